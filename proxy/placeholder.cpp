@@ -1,0 +1,1 @@
+namespace pgs { int placeholder_symbol = 0; }
