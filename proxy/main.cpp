@@ -1,1 +1,147 @@
-int main() { return 0; }
+// pgsluice: command line, signals, and the event loop.
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "proxy/log.h"
+#include "proxy/version.h"
+#include "proxy/worker.h"
+
+namespace {
+
+void print_help() {
+  std::printf(
+      "pgsluice %s: a pooling PostgreSQL proxy\n"
+      "\n"
+      "Usage:\n"
+      "  pgsluice --config FILE   run in the foreground, logging to stderr\n"
+      "  pgsluice --check FILE    validate FILE; exit 0 if good, 1 listing every problem\n"
+      "  pgsluice --version       print the version\n"
+      "  pgsluice --help          this text\n"
+      "\n"
+      "Signals: SIGHUP reloads the config (a config that fails validation is refused and\n"
+      "the running one stays); SIGTERM drains (stop accepting, let running transactions\n"
+      "finish within [proxy] shutdown_timeout_ms, exit 0); SIGINT exits promptly.\n",
+      PGSLUICE_VERSION);
+}
+
+int check(const std::string& path) {
+  pgs::config::LoadResult r = pgs::config::load_config_file(path);
+  if (!r.errors.empty()) {
+    for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 1;
+  }
+  std::printf("%s: configuration is valid\n", path.c_str());
+  return 0;
+}
+
+// Open files: as many as the hard limit allows, since every client and
+// server connection costs one.
+void raise_fd_limit() {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t before = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+      LOG_INFO("open files limit raised from %llu to %llu", static_cast<unsigned long long>(before),
+               static_cast<unsigned long long>(rl.rlim_max));
+  }
+}
+
+struct Program {
+  std::string config_path;
+  uv_loop_t* loop = nullptr;
+  pgs::Worker* worker = nullptr;
+  uv_signal_t sighup, sigterm, sigint;
+};
+
+void on_signal(uv_signal_t* h, int signum) {
+  auto* p = static_cast<Program*>(h->data);
+  if (signum == SIGHUP) {
+    pgs::config::LoadResult r = pgs::config::load_config_file(p->config_path);
+    if (!r.errors.empty()) {
+      for (const auto& e : r.errors) LOG_ERROR("config reload: %s", e.to_string().c_str());
+      LOG_ERROR("config reload refused: %s has %zu problem(s); the running configuration stays",
+                p->config_path.c_str(), r.errors.size());
+      return;
+    }
+    p->worker->apply_config(std::make_shared<const pgs::config::Config>(std::move(*r.config)));
+    LOG_INFO("configuration reloaded from %s", p->config_path.c_str());
+  } else if (signum == SIGTERM) {
+    p->worker->begin_drain();
+  } else if (signum == SIGINT) {
+    LOG_INFO("SIGINT: exiting now");
+    p->worker->stop_now();
+  }
+}
+
+int run(const std::string& path) {
+  pgs::config::LoadResult r = pgs::config::load_config_file(path);
+  if (!r.errors.empty()) {
+    for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    return 1;
+  }
+  auto cfg = std::make_shared<const pgs::config::Config>(std::move(*r.config));
+  pgs::set_log_level(cfg->proxy.log_level);
+  signal(SIGPIPE, SIG_IGN);
+  raise_fd_limit();
+
+  Program p;
+  p.config_path = path;
+  p.loop = uv_default_loop();
+  pgs::ServerBudget budget;
+  pgs::Worker worker(p.loop, budget);
+  p.worker = &worker;
+  for (uv_signal_t* s : {&p.sighup, &p.sigterm, &p.sigint}) {
+    uv_signal_init(p.loop, s);
+    s->data = &p;
+  }
+  uv_signal_start(&p.sighup, on_signal, SIGHUP);
+  uv_signal_start(&p.sigterm, on_signal, SIGTERM);
+  uv_signal_start(&p.sigint, on_signal, SIGINT);
+  worker.set_on_stopped([&p]() {
+    for (uv_signal_t* s : {&p.sighup, &p.sigterm, &p.sigint})
+      uv_close(reinterpret_cast<uv_handle_t*>(s), nullptr);
+  });
+
+  std::string error;
+  if (!worker.start(cfg, error)) {
+    LOG_ERROR("%s", error.c_str());
+    worker.stop_now();
+    uv_run(p.loop, UV_RUN_DEFAULT);
+    uv_loop_close(p.loop);
+    return 1;
+  }
+  LOG_INFO("pgsluice %s started (pid %d)", PGSLUICE_VERSION, static_cast<int>(getpid()));
+  uv_run(p.loop, UV_RUN_DEFAULT);
+  int rc = uv_loop_close(p.loop);
+  if (rc != 0) LOG_WARN("event loop closed with handles still open: %s", uv_strerror(rc));
+  LOG_INFO("pgsluice stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
+    std::printf("pgsluice %s\n", PGSLUICE_VERSION);
+    return 0;
+  }
+  if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+    print_help();
+    return 0;
+  }
+  if (argc == 3 && std::strcmp(argv[1], "--check") == 0) return check(argv[2]);
+  if (argc == 3 && std::strcmp(argv[1], "--config") == 0) return run(argv[2]);
+  std::fprintf(stderr, "pgsluice: expected --config FILE, --check FILE, --version or --help\n");
+  print_help();
+  return 2;
+}

@@ -1,0 +1,528 @@
+#include "proxy/client_session.h"
+
+#include "proxy/log.h"
+#include "proxy/message_cursor.h"
+#include "proxy/server_connection.h"
+#include "proxy/worker.h"
+
+namespace pgs {
+
+namespace fe = proto::fe;
+
+namespace {
+
+constexpr uint32_t kMaxAuthMessage = 8192;
+
+proto::ErrorFields make_error(const char* severity, const char* sqlstate, std::string message,
+                              std::string hint = {}) {
+  proto::ErrorFields e;
+  e.severity = severity;
+  e.sqlstate = sqlstate;
+  e.message = std::move(message);
+  e.hint = std::move(hint);
+  return e;
+}
+
+}  // namespace
+
+ClientSession::ClientSession(Worker& worker, uint64_t id)
+    : Peer(worker), id_(id), framer_(worker.config().proxy.max_message_bytes) {}
+
+void ClientSession::start(uint64_t now_ms) {
+  connected_ms_ = now_ms;
+  uv_tcp_nodelay(tcp(), 1);
+  start_reading();
+}
+
+size_t ClientSession::on_input(std::string_view in) {
+  size_t used = 0;
+  while (used < in.size() && !closing()) {
+    size_t n = 0;
+    switch (state_) {
+      case State::Startup: n = startup_input(in.substr(used)); break;
+      case State::Auth: n = auth_input(in.substr(used)); break;
+      case State::Ready: n = relay_input(in.substr(used)); break;
+      case State::Welcome:
+      case State::WaitServer:
+      case State::WaitSync:
+        stop_reading();  // held until the pool or server is ready
+        n = 0;
+        break;
+    }
+    if (n == 0) break;
+    used += n;
+  }
+  return used;
+}
+
+// ---- startup ----
+
+size_t ClientSession::startup_input(std::string_view in) {
+  proto::StartupFrame f = proto::peek_startup(in);
+  if (f.status == proto::FrameStatus::NeedMore) return 0;
+  if (f.status == proto::FrameStatus::Invalid) {
+    fatal("08P01", std::string("invalid startup packet: ") + f.error);
+    return in.size();
+  }
+  if (in.size() < f.length) return 0;
+  proto::StartupPacket p;
+  std::string error;
+  if (!proto::parse_startup(in.substr(0, f.length), p, error)) {
+    fatal("08P01", "invalid startup packet: " + error);
+    return in.size();
+  }
+  switch (p.kind) {
+    case proto::StartupKind::SslRequest:
+    case proto::StartupKind::GssEncRequest:
+      send("N");  // no TLS or GSS encryption yet: the client goes on in plain text
+      return f.length;
+    case proto::StartupKind::Cancel:
+      worker_.forward_cancel(p.cancel_pid, p.cancel_key);
+      close();
+      return in.size();
+    case proto::StartupKind::Startup:
+      if (!handle_startup(p)) return in.size();
+      return f.length;
+  }
+  return in.size();
+}
+
+bool ClientSession::handle_startup(const proto::StartupPacket& p) {
+  const config::Config& cfg = worker_.config();
+  if (worker_.draining()) {
+    fatal("57P01", "pgsluice is shutting down");
+    return false;
+  }
+  if (worker_.client_count() > cfg.proxy.max_client_connections) {
+    fatal("53300",
+          "too many client connections: pgsluice accepts at most max_client_connections = " +
+              std::to_string(cfg.proxy.max_client_connections),
+          "Close idle connections, or raise [proxy] max_client_connections.");
+    return false;
+  }
+  if ((p.protocol & 0xffff) != 0 || !p.unknown_protocol_options.empty()) {
+    std::string out;
+    proto::write_negotiate_protocol_version(out, 0, p.unknown_protocol_options);
+    send(out);
+  }
+  const std::string* user = p.param("user");
+  const std::string* dbp = p.param("database");
+  user_ = user != nullptr ? *user : std::string();
+  std::string dbname = (dbp != nullptr && !dbp->empty()) ? *dbp : user_;
+  if (const std::string* repl = p.param("replication");
+      repl != nullptr && *repl != "false" && *repl != "0" && *repl != "off" && *repl != "no") {
+    fatal("0A000", "replication connections are not supported by pgsluice");
+    return false;
+  }
+  for (const auto& [name, value] : p.params) {
+    if (name == "user" || name == "database" || name == "options" || name == "replication")
+      continue;
+    wanted_.set(name, value);
+  }
+  if (const std::string* options = p.param("options"); options != nullptr) {
+    std::string error;
+    if (!parse_startup_options(*options, wanted_, error)) {
+      fatal("0A000", error);
+      return false;
+    }
+  }
+  DatabaseState* db = worker_.database(dbname);
+  if (db == nullptr || db->removed) {
+    fatal("3D000", "database \"" + dbname + "\" does not exist",
+          "pgsluice serves only the databases listed in its [databases] configuration.");
+    return false;
+  }
+  pool_ = &worker_.pool_for(*db, user_);
+  begin_auth();
+  return true;
+}
+
+void ClientSession::begin_auth() {
+  std::string out;
+  switch (worker_.config().auth_method) {
+    case config::AuthMethod::Trust:
+      auth_succeeded();
+      return;
+    case config::AuthMethod::Password:
+      proto::write_auth_cleartext(out);
+      break;
+    case config::AuthMethod::Md5:
+      md5_salt_ = proto::random_bytes(4);
+      proto::write_auth_md5(out, md5_salt_);
+      break;
+    case config::AuthMethod::ScramSha256: {
+      const UserAuth* u = worker_.user(user_);
+      scram_ = std::make_unique<proto::ScramServer>(u != nullptr ? u->verifier
+                                                                 : worker_.mock_verifier());
+      std::string_view mechs[] = {"SCRAM-SHA-256"};
+      proto::write_auth_sasl(out, mechs);
+      break;
+    }
+  }
+  state_ = State::Auth;
+  send(out);
+}
+
+size_t ClientSession::auth_input(std::string_view in) {
+  size_t pos = 0;
+  char type = 0;
+  std::string_view body;
+  const char* err = "";
+  framer_.set_max_length(kMaxAuthMessage);
+  Next r = next_message(framer_, in, pos, type, body, &err);
+  framer_.set_max_length(worker_.config().proxy.max_message_bytes);
+  if (r == Next::NeedMore) return 0;
+  if (r == Next::Invalid) {
+    fatal("08P01", std::string("invalid authentication message: ") + err);
+    return in.size();
+  }
+  if (type != fe::kPassword) {
+    fatal("08P01", std::string("expected a password response, got message type '") + type + "'");
+    return in.size();
+  }
+  const UserAuth* u = worker_.user(user_);
+  switch (worker_.config().auth_method) {
+    case config::AuthMethod::Trust:
+      break;
+    case config::AuthMethod::Password: {
+      std::string_view pw;
+      if (!proto::parse_password_message(body, pw)) {
+        fatal("08P01", "malformed password message");
+        return in.size();
+      }
+      if (u == nullptr || !proto::secrets_equal(pw, u->password)) {
+        auth_failed();
+        return in.size();
+      }
+      auth_succeeded();
+      return pos;
+    }
+    case config::AuthMethod::Md5: {
+      std::string_view pw;
+      if (!proto::parse_password_message(body, pw)) {
+        fatal("08P01", "malformed password message");
+        return in.size();
+      }
+      if (u == nullptr ||
+          !proto::secrets_equal(pw, proto::md5_password_response(user_, u->password, md5_salt_))) {
+        auth_failed();
+        return in.size();
+      }
+      auth_succeeded();
+      return pos;
+    }
+    case config::AuthMethod::ScramSha256: {
+      std::string out, error;
+      if (scram_first_done_) {
+        proto::ScramServer::Step step = scram_->client_final(body, out, error);
+        if (step != proto::ScramServer::Step::Done || u == nullptr) {
+          auth_failed();
+          return in.size();
+        }
+        std::string msg;
+        proto::write_auth_sasl_final(msg, out);
+        send(msg);
+        auth_succeeded();
+        return pos;
+      }
+      std::string_view mech, data;
+      if (!proto::parse_sasl_initial_response(body, mech, data)) {
+        fatal("08P01", "malformed SASLInitialResponse");
+        return in.size();
+      }
+      if (mech != "SCRAM-SHA-256") {
+        fatal("28000", "SASL mechanism \"" + std::string(mech) +
+                           "\" is not supported: pgsluice offers SCRAM-SHA-256");
+        return in.size();
+      }
+      if (scram_->client_first(data, out, error) != proto::ScramServer::Step::Continue) {
+        fatal("08P01", "SCRAM authentication failed: " + error);
+        return in.size();
+      }
+      scram_first_done_ = true;
+      std::string msg;
+      proto::write_auth_sasl_continue(msg, out);
+      send(msg);
+      return pos;
+    }
+  }
+  return pos;
+}
+
+void ClientSession::auth_failed() {
+  LOG_INFO("client %llu: password authentication failed for user \"%s\"",
+           static_cast<unsigned long long>(id_), user_.c_str());
+  fatal("28P01", "password authentication failed for user \"" + user_ + "\"");
+}
+
+void ClientSession::auth_succeeded() {
+  scram_.reset();
+  std::string out;
+  proto::write_auth_ok(out);
+  send(out);
+  state_ = State::Welcome;
+  stop_reading();
+  pool_->request_welcome(this);  // may call welcome_ready() at once
+}
+
+void ClientSession::welcome_ready(const ServerParams& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    const std::string* mine = wanted_.get(name);
+    proto::write_parameter_status(out, name, mine != nullptr ? *mine : value);
+  }
+  worker_.assign_cancel_key(this, cancel_pid_, cancel_key_);
+  proto::write_backend_key_data(out, cancel_pid_, cancel_key_);
+  proto::write_ready_for_query(out, 'I');
+  send(out);
+  state_ = State::Ready;
+  LOG_DEBUG("client %llu logged in as \"%s\" to \"%s\"", static_cast<unsigned long long>(id_),
+            user_.c_str(), pool_->database().settings.name.c_str());
+  start_reading();
+  if (has_buffered_input()) worker_.defer_resume(this);
+}
+
+void ClientSession::welcome_failed(const proto::ErrorFields& error) {
+  proto::ErrorFields e = error;
+  e.severity = "FATAL";
+  terminate(e);
+}
+
+// ---- relay ----
+
+size_t ClientSession::relay_input(std::string_view in) {
+  size_t pos = 0;
+  size_t fwd = std::string_view::npos;
+  auto flush = [&]() {
+    if (fwd != std::string_view::npos && pos > fwd && server_ != nullptr)
+      server_->send(in.substr(fwd, pos - fwd));
+    fwd = std::string_view::npos;
+  };
+  while (pos < in.size() && state_ == State::Ready && !closing()) {
+    size_t avail = in.size() - pos;
+    if (skip_remaining_ > 0) {
+      size_t n = std::min(skip_remaining_, avail);
+      pos += n;
+      skip_remaining_ -= n;
+      continue;
+    }
+    if (pass_remaining_ > 0) {
+      if (fwd == std::string_view::npos) fwd = pos;
+      size_t n = std::min(pass_remaining_, avail);
+      pos += n;
+      pass_remaining_ -= n;
+      continue;
+    }
+    proto::FrameResult fr = framer_.next_header(in.substr(pos));
+    if (fr.status == proto::FrameStatus::NeedMore) break;
+    if (fr.status == proto::FrameStatus::Invalid) {
+      flush();
+      fatal("08P01", std::string("invalid message from client: ") + fr.error);
+      return in.size();
+    }
+    char type = fr.header.type;
+    size_t total = fr.header.total();
+    if (discard_ != Discard::None) {
+      // The rest of a rejected transaction start, as PostgreSQL skips after an error.
+      bool ends = type == fe::kSync ||
+                  (discard_ == Discard::FirstMessage && (type == fe::kQuery || type == fe::kFunctionCall));
+      discard_ = Discard::UntilSync;
+      skip_remaining_ = total;
+      if (ends) {
+        discard_ = Discard::None;
+        std::string z;
+        proto::write_ready_for_query(z, 'I');
+        send(z);
+      }
+      continue;
+    }
+    if (server_ == nullptr) {
+      if (type == fe::kTerminate) {
+        close();
+        return in.size();
+      }
+      if (type == fe::kSync || type == fe::kFlush) {
+        // Nothing is open: answer a lone Sync as the server would.
+        skip_remaining_ = total;
+        if (type == fe::kSync) {
+          std::string z;
+          proto::write_ready_for_query(z, 'I');
+          send(z);
+        }
+        continue;
+      }
+      if (!start_transaction()) return pos;  // waiting, rejected (discarding) or closed
+      if (server_ == nullptr) continue;
+    }
+    if (type == fe::kTerminate) {
+      flush();
+      detach_server();
+      close();
+      return in.size();
+    }
+    server_->note_client_message(type);
+    if (fwd == std::string_view::npos) fwd = pos;
+    if (avail >= total) {
+      pos += total;
+    } else {
+      pass_remaining_ = total - avail;
+      pos = in.size();
+    }
+  }
+  flush();
+  if (server_ != nullptr && server_->over_high_watermark() && reading()) {
+    stop_reading();
+    paused_for_server_ = true;
+  }
+  return pos;
+}
+
+// Decides whether the transaction whose first message is at the head of the
+// input may start, and on which server connection. Admission control (a
+// later capability) plugs in here.
+bool ClientSession::start_transaction() {
+  ServerConnection* s = pool_->acquire(this);
+  if (s == nullptr) {
+    state_ = State::WaitServer;
+    stop_reading();
+    return false;
+  }
+  return begin_attach(s);
+}
+
+bool ClientSession::begin_attach(ServerConnection* server) {
+  server_ = server;
+  std::string sql = build_sync_query(server->applied(), wanted_);
+  server->attach(this, sql, wanted_);
+  if (!sql.empty()) {
+    state_ = State::WaitSync;
+    stop_reading();
+    return false;
+  }
+  state_ = State::Ready;
+  return true;
+}
+
+void ClientSession::attach_server(ServerConnection* server) {
+  if (begin_attach(server)) worker_.defer_resume(this);
+}
+
+void ClientSession::wait_failed(const proto::ErrorFields& error) {
+  state_ = State::Ready;
+  reject_transaction(error);
+  worker_.defer_resume(this);
+}
+
+void ClientSession::reject_transaction(const proto::ErrorFields& error) {
+  std::string out;
+  proto::write_error(out, error);
+  send(out);
+  discard_ = Discard::FirstMessage;
+}
+
+void ClientSession::resume() {
+  if (closing() || state_ != State::Ready) return;
+  if (!paused_for_server_) start_reading();
+  reprocess_input();
+}
+
+void ClientSession::server_ready() {
+  state_ = State::Ready;
+  worker_.defer_resume(this);
+}
+
+void ClientSession::server_released() {
+  server_ = nullptr;
+  if (paused_for_server_) {
+    paused_for_server_ = false;
+    start_reading();
+  }
+  if (worker_.draining()) {
+    terminate(make_error("FATAL", "57P01", "terminating connection because pgsluice is shutting down"));
+    return;
+  }
+  if (has_buffered_input()) worker_.defer_resume(this);
+}
+
+void ClientSession::server_drained() {
+  if (paused_for_server_ && state_ == State::Ready) {
+    paused_for_server_ = false;
+    start_reading();
+    if (has_buffered_input()) worker_.defer_resume(this);
+  }
+}
+
+void ClientSession::on_drained() {
+  // Our output fell below the low watermark: let the server's replies flow again.
+  if (server_ != nullptr && server_->state() == ServerConnection::State::Active)
+    server_->start_reading();
+}
+
+void ClientSession::server_lost(const proto::ErrorFields& error) {
+  server_ = nullptr;
+  terminate(error);
+}
+
+void ClientSession::server_sync_failed(const proto::ErrorFields& error) {
+  server_ = nullptr;
+  terminate(error);
+}
+
+void ClientSession::detach_server() {
+  ServerConnection* s = server_;
+  if (s == nullptr) return;
+  server_ = nullptr;
+  s->detach_from_client(worker_.pool_mode_of(*pool_) == config::PoolMode::Session);
+}
+
+// ---- worker events ----
+
+void ClientSession::cancel_requested() {
+  if (state_ == State::WaitServer) {
+    pool_->forget(this);
+    state_ = State::Ready;
+    reject_transaction(make_error("ERROR", "57014", "canceling statement due to user request"));
+    worker_.defer_resume(this);
+    return;
+  }
+  if (server_ != nullptr) worker_.send_cancel(server_);
+}
+
+void ClientSession::login_timed_out() {
+  fatal("08P01", "pgsluice: startup and authentication did not finish within login_timeout_ms = " +
+                     std::to_string(worker_.config().proxy.login_timeout_ms));
+}
+
+void ClientSession::drain() {
+  if (server_ != nullptr && !server_->clean()) return;  // finishes its transaction first
+  terminate(make_error("FATAL", "57P01", "terminating connection because pgsluice is shutting down"));
+}
+
+void ClientSession::terminate(const proto::ErrorFields& fatal_error) {
+  if (closing()) return;
+  if (pool_ != nullptr) pool_->forget(this);
+  detach_server();
+  std::string out;
+  proto::write_error(out, fatal_error);
+  send(out);
+  close_after_flush();
+}
+
+void ClientSession::fatal(const char* sqlstate, const std::string& message, const std::string& hint) {
+  LOG_INFO("client %llu: FATAL %s %s", static_cast<unsigned long long>(id_), sqlstate,
+           message.c_str());
+  terminate(make_error("FATAL", sqlstate, message, hint));
+}
+
+void ClientSession::on_disconnect(int status) {
+  LOG_DEBUG("client %llu disconnected: %s", static_cast<unsigned long long>(id_),
+            status == UV_EOF ? "end of stream" : uv_strerror(status));
+}
+
+void ClientSession::on_closed() {
+  if (pool_ != nullptr) pool_->forget(this);
+  detach_server();
+  worker_.client_closed(this);
+}
+
+}  // namespace pgs

@@ -1,0 +1,117 @@
+// One client connection: startup and authentication, then relaying its
+// messages to whichever server connection serves its current transaction
+// (transaction mode) or its whole session (session mode).
+//
+// Contract: this session's input is processed only from its own read
+// callback or from the worker's deferred-resume pass, never from inside
+// another connection's callback, so no relay step ever re-enters another.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "protocol/auth.h"
+#include "protocol/framer.h"
+#include "protocol/messages.h"
+#include "protocol/startup.h"
+#include "proxy/peer.h"
+#include "proxy/pool.h"
+#include "proxy/session_params.h"
+
+namespace pgs {
+
+class ServerConnection;
+
+class ClientSession final : public Peer {
+ public:
+  enum class State {
+    Startup,     // waiting for the startup packet
+    Auth,        // authentication exchange
+    Welcome,     // authenticated, waiting for the pool's server parameters
+    Ready,       // logged in; attached to a server or not
+    WaitServer,  // a transaction wants to start; queued in the pool
+    WaitSync,    // attached; the server is being brought to our settings
+  };
+
+  ClientSession(Worker& worker, uint64_t id);
+  void start(uint64_t now_ms);
+
+  uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  uint64_t connected_ms() const { return connected_ms_; }
+  bool logging_in() const { return state_ == State::Startup || state_ == State::Auth; }
+  bool in_transaction() const { return server_ != nullptr || state_ == State::WaitServer; }
+  bool mid_message() const { return pass_remaining_ > 0; }
+  const ParamList& wanted_params() const { return wanted_; }
+  ParamList& wanted_params() { return wanted_; }
+  ServerConnection* server() const { return server_; }
+  int32_t cancel_pid() const { return cancel_pid_; }
+  int32_t cancel_key() const { return cancel_key_; }
+  // Maintained by the pool: set while this client is in one of its queues.
+  bool queued = false;
+  std::list<ClientSession*>::iterator wait_position;
+
+  // Pool -> client.
+  void welcome_ready(const ServerParams& params);
+  void welcome_failed(const proto::ErrorFields& error);
+  void attach_server(ServerConnection* server);  // from the wait queue
+  void wait_failed(const proto::ErrorFields& error);
+
+  // Server -> client.
+  void server_ready();     // settings applied: resume relaying
+  void server_released();  // transaction over, server went back to the pool
+  void server_lost(const proto::ErrorFields& error);  // the server connection failed
+  void server_sync_failed(const proto::ErrorFields& error);
+  void server_drained();  // the server took our queued output: read the client again
+
+  // Worker -> client.
+  void resume();  // deferred: process input held while waiting
+  void cancel_requested();
+  void login_timed_out();
+  void drain();  // shutting down: leave now if not in a transaction
+  void terminate(const proto::ErrorFields& fatal);  // send FATAL and close
+
+ private:
+  size_t on_input(std::string_view input) override;
+  void on_disconnect(int status) override;
+  void on_drained() override;
+  void on_closed() override;
+
+  size_t startup_input(std::string_view in);
+  size_t auth_input(std::string_view in);
+  size_t relay_input(std::string_view in);
+  bool handle_startup(const proto::StartupPacket& p);
+  void begin_auth();
+  void auth_succeeded();
+  void auth_failed();
+  bool start_transaction();
+  bool begin_attach(ServerConnection* server);
+  void reject_transaction(const proto::ErrorFields& error);
+  void detach_server();
+  void fatal(const char* sqlstate, const std::string& message, const std::string& hint = {});
+
+  uint64_t id_;
+  uint64_t connected_ms_ = 0;
+  State state_ = State::Startup;
+  proto::Framer framer_;
+  Pool* pool_ = nullptr;
+  ServerConnection* server_ = nullptr;
+  std::string user_;
+  ParamList wanted_;
+  std::unique_ptr<proto::ScramServer> scram_;
+  std::string md5_salt_;
+  int32_t cancel_pid_ = 0;
+  int32_t cancel_key_ = 0;
+  size_t pass_remaining_ = 0;  // bytes of a partly forwarded client message
+  size_t skip_remaining_ = 0;  // bytes of a rejected message still to drop
+  // A rejected transaction start: drop its first message (a Query or
+  // FunctionCall ends there) or everything up to Sync, then ReadyForQuery.
+  enum class Discard { None, FirstMessage, UntilSync };
+  Discard discard_ = Discard::None;
+  bool scram_first_done_ = false;
+  bool paused_for_server_ = false;   // stopped reading: the server's queue is full
+};
+
+}  // namespace pgs

@@ -1,1 +1,0 @@
-namespace pgs { int placeholder_symbol = 0; }

@@ -1,0 +1,535 @@
+#include "proxy/server_connection.h"
+
+#include <cstring>
+
+#include "proxy/client_session.h"
+#include "proxy/log.h"
+#include "proxy/message_cursor.h"
+#include "proxy/worker.h"
+
+namespace pgs {
+
+namespace be = proto::be;
+namespace fe = proto::fe;
+
+namespace {
+proto::ErrorFields make_error(const char* severity, const char* sqlstate, std::string message) {
+  proto::ErrorFields e;
+  e.severity = severity;
+  e.sqlstate = sqlstate;
+  e.message = std::move(message);
+  return e;
+}
+}  // namespace
+
+ServerConnection::ServerConnection(Worker& worker, Pool& pool, uint64_t generation)
+    : Peer(worker),
+      id_(worker.register_server(this)),
+      pool_(pool),
+      generation_(generation),
+      created_ms_(worker.now_ms()),
+      framer_(worker.config().proxy.max_message_bytes) {
+  connect_req_.data = this;
+}
+
+void ServerConnection::connect(const sockaddr* address, const std::string& user,
+                               const std::string* password, const std::string& dbname) {
+  user_ = user;
+  dbname_ = dbname;
+  if (password != nullptr) {
+    password_ = *password;
+    have_password_ = true;
+  }
+  int rc = uv_tcp_connect(&connect_req_, tcp(), address, connect_cb);
+  if (rc != 0) {
+    // Report from the loop, not from inside the pool's launch.
+    connect_error_ = rc;
+    uv_tcp_connect_failed_ = true;
+  }
+}
+
+void ServerConnection::connect_cb(uv_connect_t* req, int status) {
+  auto* self = static_cast<ServerConnection*>(req->data);
+  if (status == UV_ECANCELED || self->closing()) return;
+  if (status < 0) {
+    self->login_error(make_error("FATAL", "08001",
+                                 std::string("pgsluice could not connect to the server: ") +
+                                     uv_strerror(status)));
+    return;
+  }
+  uv_tcp_nodelay(self->tcp(), 1);
+  uv_tcp_keepalive(self->tcp(), 1, 60);
+  self->state_ = State::Login;
+  std::vector<std::pair<std::string, std::string>> params = {{"user", self->user_},
+                                                              {"database", self->dbname_}};
+  std::string out;
+  proto::write_startup_message(out, params);
+  self->send(out);
+  self->start_reading();
+}
+
+void ServerConnection::check_connect_timeout(uint64_t now_ms, uint64_t timeout_ms) {
+  if (uv_tcp_connect_failed_) {
+    uv_tcp_connect_failed_ = false;
+    login_error(make_error("FATAL", "08001",
+                           std::string("pgsluice could not connect to the server: ") +
+                               uv_strerror(connect_error_)));
+    return;
+  }
+  if ((state_ == State::Connecting || state_ == State::Login) && now_ms - created_ms_ > timeout_ms)
+    login_error(make_error("FATAL", "08001",
+                           "pgsluice timed out connecting to the server (connect_timeout_ms = " +
+                               std::to_string(timeout_ms) + ")"));
+}
+
+size_t ServerConnection::on_input(std::string_view in) {
+  size_t used = 0;
+  while (used < in.size() && !closing()) {
+    size_t n = 0;
+    switch (state_) {
+      case State::Login: n = login_input(in.substr(used)); break;
+      case State::Syncing:
+      case State::Resetting: n = swallow_input(in.substr(used)); break;
+      case State::Active: n = relay_input(in.substr(used)); break;
+      case State::Idle: n = idle_input(in.substr(used)); break;
+      case State::Connecting: n = 0; break;
+    }
+    if (n == 0) break;
+    used += n;
+  }
+  return used;
+}
+
+// ---- login ----
+
+size_t ServerConnection::login_input(std::string_view in) {
+  size_t pos = 0;
+  while (state_ == State::Login && !closing()) {
+    char type = 0;
+    std::string_view body;
+    const char* err = "";
+    Next r = next_message(framer_, in, pos, type, body, &err);
+    if (r == Next::NeedMore) break;
+    if (r == Next::Invalid) {
+      login_error(make_error("FATAL", "08P01", std::string("invalid message from server: ") + err));
+      return in.size();
+    }
+    switch (type) {
+      case be::kAuthentication:
+        if (!handle_auth(body)) return in.size();
+        break;
+      case be::kParameterStatus:
+        note_parameter_status(body);
+        break;
+      case be::kBackendKeyData:
+        if (!proto::parse_backend_key_data(body, backend_pid_, backend_key_)) {
+          login_error(make_error("FATAL", "08P01", "malformed BackendKeyData from server"));
+          return in.size();
+        }
+        break;
+      case be::kErrorResponse: {
+        proto::ErrorFields e;
+        if (!proto::parse_error_fields(body, e)) e = make_error("FATAL", "08P01", "malformed error");
+        e.severity = "FATAL";
+        login_error(e);
+        return in.size();
+      }
+      case be::kReadyForQuery:
+        scram_.reset();
+        password_.clear();
+        state_ = State::Idle;
+        LOG_DEBUG("server %llu logged in (backend pid %d)",
+                  static_cast<unsigned long long>(id_), backend_pid_);
+        pool_.logged_in(this);
+        return pos;
+      case be::kNoticeResponse:
+      case be::kNegotiateProtocolVersion:
+        break;
+      default:
+        login_error(make_error("FATAL", "08P01",
+                               std::string("unexpected message type '") + type +
+                                   "' from server during login"));
+        return in.size();
+    }
+  }
+  return pos;
+}
+
+bool ServerConnection::handle_auth(std::string_view body) {
+  proto::AuthRequest req;
+  if (!proto::parse_auth_request(body, req)) {
+    login_error(make_error("FATAL", "08P01", "malformed authentication request from server"));
+    return false;
+  }
+  auto need_password = [&]() {
+    if (have_password_) return true;
+    login_error(make_error("FATAL", "28P01",
+                           "the server asks for a password for user \"" + user_ +
+                               "\" but [users] in the pgsluice config has none"));
+    return false;
+  };
+  std::string out;
+  switch (req.code) {
+    case proto::kAuthOk:
+      return true;
+    case proto::kAuthCleartext:
+      if (!need_password()) return false;
+      proto::write_password_message(out, password_);
+      break;
+    case proto::kAuthMd5:
+      if (!need_password()) return false;
+      if (req.data.size() != 4) {
+        login_error(make_error("FATAL", "08P01", "malformed MD5 salt from server"));
+        return false;
+      }
+      proto::write_password_message(out, proto::md5_password_response(user_, password_, req.data));
+      break;
+    case proto::kAuthSasl: {
+      if (!need_password()) return false;
+      std::vector<std::string_view> mechs;
+      bool scram_offered = false;
+      if (proto::parse_sasl_mechanisms(req.data, mechs))
+        for (auto m : mechs) scram_offered |= (m == "SCRAM-SHA-256");
+      if (!scram_offered) {
+        login_error(make_error("FATAL", "28000",
+                               "the server offers no SASL mechanism pgsluice supports "
+                               "(SCRAM-SHA-256 without channel binding)"));
+        return false;
+      }
+      scram_ = std::make_unique<proto::ScramClient>(password_);
+      proto::write_sasl_initial_response(out, "SCRAM-SHA-256", scram_->client_first());
+      break;
+    }
+    case proto::kAuthSaslContinue: {
+      std::string final_msg, error;
+      if (!scram_ || !scram_->server_first(req.data, final_msg, error)) {
+        login_error(make_error("FATAL", "08P01", "SCRAM exchange with the server failed: " + error));
+        return false;
+      }
+      proto::write_sasl_response(out, final_msg);
+      break;
+    }
+    case proto::kAuthSaslFinal: {
+      std::string error;
+      if (!scram_ || !scram_->server_final(req.data, error)) {
+        login_error(make_error("FATAL", "08P01", "the server's SCRAM signature is wrong: " + error));
+        return false;
+      }
+      return true;
+    }
+    default:
+      login_error(make_error("FATAL", "28000",
+                             "the server asks for authentication method " +
+                                 std::to_string(req.code) + ", which pgsluice does not support"));
+      return false;
+  }
+  send(out);
+  return true;
+}
+
+void ServerConnection::login_error(const proto::ErrorFields& e) {
+  if (login_failed_) return;
+  login_failed_ = true;
+  LOG_WARN("server login failed for user \"%s\" database \"%s\": %s (SQLSTATE %s)", user_.c_str(),
+           dbname_.c_str(), e.message.c_str(), e.sqlstate.c_str());
+  pool_.login_failed(this, e);
+  close();
+}
+
+void ServerConnection::note_parameter_status(std::string_view body) {
+  std::string_view name, value;
+  if (!proto::parse_parameter_status(body, name, value)) return;
+  for (auto& [n, v] : reported_)
+    if (n == name) {
+      v.assign(value);
+      return;
+    }
+  reported_.emplace_back(std::string(name), std::string(value));
+}
+
+// ---- attach / detach ----
+
+void ServerConnection::set_idle(uint64_t now_ms) {
+  state_ = State::Idle;
+  client_ = nullptr;
+  idle_since_ms_ = now_ms;
+  start_reading();  // notice a server that goes away while idle
+}
+
+void ServerConnection::attach(ClientSession* client, const std::string& sync_sql,
+                              const ParamList& wanted) {
+  client_ = client;
+  expected_ready_ = 0;
+  batch_open_ = false;
+  txn_status_ = 'I';
+  pass_remaining_ = 0;
+  start_reading();
+  if (sync_sql.empty()) {
+    state_ = State::Active;
+    return;
+  }
+  state_ = State::Syncing;
+  pending_applied_ = wanted;
+  swallow_error_ = false;
+  std::string out;
+  proto::write_query(out, sync_sql);
+  send(out);
+}
+
+bool ServerConnection::clean() const {
+  return state_ == State::Active && expected_ready_ == 0 && !batch_open_ && txn_status_ == 'I' &&
+         pass_remaining_ == 0 && (client_ == nullptr || !client_->mid_message());
+}
+
+void ServerConnection::detach_from_client(bool run_reset) {
+  bool was_clean = clean();
+  client_ = nullptr;
+  if (!was_clean) {
+    close();
+    return;
+  }
+  const std::string& reset = worker_.config().server.reset_query;
+  if (run_reset && !reset.empty()) {
+    state_ = State::Resetting;
+    swallow_error_ = false;
+    std::string out;
+    proto::write_query(out, reset);
+    send(out);
+    return;
+  }
+  pool_.release(this);
+}
+
+void ServerConnection::terminate_and_close() {
+  if (state_ != State::Connecting) {
+    std::string out;
+    proto::write_terminate(out);
+    send(out);
+  }
+  client_ = nullptr;
+  close_after_flush();
+}
+
+void ServerConnection::note_client_message(char type) {
+  switch (type) {
+    case fe::kQuery:
+    case fe::kFunctionCall:
+      ++expected_ready_;
+      break;
+    case fe::kSync:
+      ++expected_ready_;
+      batch_open_ = false;
+      break;
+    case fe::kParse:
+    case fe::kBind:
+    case fe::kDescribe:
+    case fe::kExecute:
+    case fe::kClose:
+    case fe::kFlush:
+      batch_open_ = true;
+      break;
+    default:
+      break;  // copy data, password: no reply of their own
+  }
+}
+
+// ---- replies pgsluice asked for itself ----
+
+size_t ServerConnection::swallow_input(std::string_view in) {
+  size_t pos = 0;
+  while ((state_ == State::Syncing || state_ == State::Resetting) && !closing()) {
+    char type = 0;
+    std::string_view body;
+    const char* err = "";
+    Next r = next_message(framer_, in, pos, type, body, &err);
+    if (r == Next::NeedMore) break;
+    if (r == Next::Invalid) {
+      lost((std::string("invalid message from server: ") + err).c_str());
+      return in.size();
+    }
+    if (type == be::kParameterStatus) {
+      note_parameter_status(body);
+    } else if (type == be::kErrorResponse) {
+      swallow_error_ = true;
+      if (!proto::parse_error_fields(body, swallowed_error_))
+        swallowed_error_ = make_error("ERROR", "XX000", "malformed error from server");
+    } else if (type == be::kReadyForQuery) {
+      finish_swallow();
+      return pos;
+    }
+  }
+  return pos;
+}
+
+void ServerConnection::finish_swallow() {
+  if (state_ == State::Resetting) {
+    if (swallow_error_) {
+      LOG_WARN("server reset query failed: %s; closing the server connection",
+               swallowed_error_.message.c_str());
+      close();
+      return;
+    }
+    applied_.clear();  // DISCARD ALL / RESET ALL put every setting back
+    pool_.release(this);
+    return;
+  }
+  // Syncing.
+  ClientSession* c = client_;
+  if (swallow_error_) {
+    client_ = nullptr;
+    proto::ErrorFields e = swallowed_error_;
+    e.severity = "FATAL";
+    e.message = "pgsluice could not apply the client's session settings: " + e.message;
+    pool_.release_after_sync_failure(this);
+    if (c != nullptr) c->server_sync_failed(e);
+    return;
+  }
+  applied_ = pending_applied_;
+  state_ = State::Active;
+  if (c != nullptr) c->server_ready();
+}
+
+size_t ServerConnection::idle_input(std::string_view in) {
+  size_t pos = 0;
+  while (state_ == State::Idle && !closing()) {
+    char type = 0;
+    std::string_view body;
+    const char* err = "";
+    Next r = next_message(framer_, in, pos, type, body, &err);
+    if (r == Next::NeedMore) break;
+    if (r == Next::Invalid) {
+      LOG_WARN("idle server connection sent an invalid message (%s); closing it", err);
+      close();
+      return in.size();
+    }
+    if (type == be::kParameterStatus) {
+      note_parameter_status(body);
+    } else if (type == be::kErrorResponse) {
+      proto::ErrorFields e;
+      if (proto::parse_error_fields(body, e))
+        LOG_INFO("idle server connection reported %s %s: %s", e.severity.c_str(),
+                 e.sqlstate.c_str(), e.message.c_str());
+    } else if (type != be::kNoticeResponse && type != be::kNotificationResponse) {
+      LOG_WARN("idle server connection sent unexpected message type '%c'; closing it", type);
+      close();
+      return in.size();
+    }
+  }
+  return pos;
+}
+
+// ---- relay ----
+
+size_t ServerConnection::relay_input(std::string_view in) {
+  size_t pos = 0;
+  size_t fwd = std::string_view::npos;
+  ClientSession* c = client_;
+  auto flush = [&]() {
+    if (fwd != std::string_view::npos && pos > fwd) c->send(in.substr(fwd, pos - fwd));
+    fwd = std::string_view::npos;
+  };
+  while (pos < in.size() && state_ == State::Active && !closing()) {
+    size_t avail = in.size() - pos;
+    if (pass_remaining_ > 0) {
+      size_t n = std::min(pass_remaining_, avail);
+      if (fwd == std::string_view::npos) fwd = pos;
+      pos += n;
+      pass_remaining_ -= n;
+      continue;
+    }
+    proto::FrameResult fr = framer_.next_header(in.substr(pos));
+    if (fr.status == proto::FrameStatus::NeedMore) break;
+    if (fr.status == proto::FrameStatus::Invalid) {
+      flush();
+      lost((std::string("invalid message from server: ") + fr.error).c_str());
+      return in.size();
+    }
+    char type = fr.header.type;
+    size_t total = fr.header.total();
+    if (type == be::kReadyForQuery || type == be::kParameterStatus) {
+      if (avail < total) break;  // small: wait for the whole message
+      std::string_view body = in.substr(pos + proto::kHeaderSize, fr.header.body_size());
+      if (fwd == std::string_view::npos) fwd = pos;
+      pos += total;
+      if (type == be::kParameterStatus) {
+        note_parameter_status(body);
+        std::string_view name, value;
+        // The client changed a reported setting itself: it is now part of
+        // the session it expects on every server connection.
+        if (proto::parse_parameter_status(body, name, value)) {
+          c->wanted_params().set(name, value);
+          applied_.set(name, value);
+        }
+        continue;
+      }
+      char status = 'I';
+      if (!proto::parse_ready_for_query(body, status)) {
+        flush();
+        lost("malformed ReadyForQuery from server");
+        return in.size();
+      }
+      txn_status_ = status;
+      if (expected_ready_ > 0) --expected_ready_;
+      if (clean() && (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction ||
+                      worker_.draining())) {
+        flush();
+        client_ = nullptr;
+        c->server_released();
+        pool_.release(this);
+        return pos;
+      }
+      continue;
+    }
+    if (fwd == std::string_view::npos) fwd = pos;
+    if (avail >= total) {
+      pos += total;
+    } else {
+      pass_remaining_ = total - avail;
+      pos = in.size();
+    }
+  }
+  flush();
+  if (c->over_high_watermark()) stop_reading();  // resumed by the client's on_drained
+  return pos;
+}
+
+void ServerConnection::on_drained() {
+  if (client_ != nullptr) client_->server_drained();
+}
+
+void ServerConnection::lost(const char* why) {
+  LOG_WARN("server connection %llu (backend pid %d) lost: %s",
+           static_cast<unsigned long long>(id_), backend_pid_, why);
+  ClientSession* c = client_;
+  client_ = nullptr;
+  close();
+  if (c != nullptr)
+    c->server_lost(make_error("FATAL", "08006",
+                              std::string("pgsluice lost the server connection: ") + why));
+}
+
+void ServerConnection::on_disconnect(int status) {
+  const char* why = status == UV_EOF ? "server closed the connection" : uv_strerror(status);
+  if (state_ == State::Connecting || state_ == State::Login) {
+    login_error(make_error("FATAL", "08006",
+                           std::string("server closed the connection during login: ") + why));
+    return;
+  }
+  if (client_ != nullptr || state_ == State::Syncing || state_ == State::Resetting) {
+    lost(why);
+    return;
+  }
+  LOG_INFO("idle server connection %llu closed: %s", static_cast<unsigned long long>(id_), why);
+}
+
+void ServerConnection::on_closed() {
+  if (client_ != nullptr) {
+    ClientSession* c = client_;
+    client_ = nullptr;
+    c->server_lost(make_error("FATAL", "08006", "pgsluice closed the server connection"));
+  }
+  pool_.closed(this);
+  worker_.unregister_server(id_);
+}
+
+}  // namespace pgs

@@ -1,0 +1,107 @@
+// Everything one event loop owns: listeners, client sessions, pools, the
+// periodic janitor. Several workers could later run on several loops; what
+// they would share (the database-wide server budget) is passed in.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "protocol/auth.h"
+#include "proxy/pool.h"
+
+namespace pgs {
+
+class ClientSession;
+class ServerConnection;
+
+struct UserAuth {
+  std::string password;
+  proto::ScramVerifier verifier;
+};
+
+class Worker {
+ public:
+  static constexpr unsigned kReadBufferSize = 64 * 1024;
+
+  Worker(uv_loop_t* loop, ServerBudget& budget);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds the listeners. False with `error` when that fails.
+  bool start(std::shared_ptr<const config::Config> cfg, std::string& error);
+  void apply_config(std::shared_ptr<const config::Config> cfg);
+  // SIGTERM: stop accepting, let transactions finish, then stop the loop.
+  void begin_drain();
+  // SIGINT or drain timeout: close everything now.
+  void stop_now();
+  bool draining() const { return draining_; }
+
+  uv_loop_t* loop() const { return loop_; }
+  char* read_buffer() { return read_buffer_.get(); }
+  const config::Config& config() const { return *config_; }
+  uint64_t now_ms() const { return uv_now(loop_); }
+  ServerBudget& budget() { return budget_; }
+
+  DatabaseState* database(std::string_view name);
+  const UserAuth* user(std::string_view name) const;
+  Pool& pool_for(DatabaseState& db, const std::string& user);
+  const proto::ScramVerifier& mock_verifier() const { return mock_verifier_; }
+
+  // Clients.
+  void client_closed(ClientSession* client);
+  size_t client_count() const { return clients_.size(); }
+  void assign_cancel_key(ClientSession* client, int32_t& pid, int32_t& key);
+  void forward_cancel(int32_t pid, int32_t key);
+  void defer_resume(ClientSession* client);
+
+  // Server connections, by id (cancel forwarding refers to them by id).
+  uint64_t register_server(ServerConnection* server);
+  void unregister_server(uint64_t id);
+  void send_cancel(ServerConnection* server);
+  void cancel_finished(uint64_t server_id);
+  config::PoolMode pool_mode_of(Pool& pool) const { return pool.database().settings.pool_mode; }
+  void set_on_stopped(std::function<void()> f) { on_stopped_ = std::move(f); }
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+  static void on_tick(uv_timer_t* t);
+  static void on_idle(uv_idle_t* h);
+  bool listen_on(const config::Endpoint& ep, std::string& error);
+  void accept_client(uv_stream_t* listener);
+  void tick();
+  void rebuild_users();
+
+  uv_loop_t* loop_;
+  ServerBudget& budget_;
+  std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<char[]> read_buffer_;
+  std::vector<uv_tcp_t*> listeners_;
+  uv_timer_t tick_timer_;
+  uv_idle_t resume_idle_;
+  uv_timer_t drain_timer_;
+  std::map<std::string, std::unique_ptr<DatabaseState>, std::less<>> databases_;
+  std::map<std::string, UserAuth, std::less<>> users_;
+  proto::ScramVerifier mock_verifier_;  // for unknown users: fail at the proof, reveal nothing
+  std::unordered_map<uint64_t, ClientSession*> clients_;
+  std::unordered_map<int32_t, ClientSession*> by_cancel_pid_;
+  std::vector<uint64_t> resume_queue_;  // client ids
+  std::unordered_map<uint64_t, ServerConnection*> servers_;
+  uint64_t next_server_id_ = 1;
+  std::function<void()> on_stopped_;
+  uint64_t next_client_id_ = 1;
+  int32_t next_cancel_pid_ = 0;
+  bool draining_ = false;
+  bool stopped_ = false;
+  uint64_t accept_errors_logged_ms_ = 0;
+};
+
+}  // namespace pgs
