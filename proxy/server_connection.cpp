@@ -13,6 +13,10 @@ namespace be = proto::be;
 namespace fe = proto::fe;
 
 namespace {
+// The server is trusted to frame its own stream; relayed messages are
+// streamed, not buffered, so only PostgreSQL's own 1 GiB cap applies.
+constexpr uint32_t kMaxServerMessage = 0x40000000;
+
 proto::ErrorFields make_error(const char* severity, const char* sqlstate, std::string message) {
   proto::ErrorFields e;
   e.severity = severity;
@@ -28,7 +32,7 @@ ServerConnection::ServerConnection(Worker& worker, Pool& pool, uint64_t generati
       pool_(pool),
       generation_(generation),
       created_ms_(worker.now_ms()),
-      framer_(worker.config().proxy.max_message_bytes) {
+      framer_(kMaxServerMessage) {
   connect_req_.data = this;
 }
 
@@ -306,7 +310,10 @@ void ServerConnection::terminate_and_close() {
     proto::write_terminate(out);
     send(out);
   }
-  client_ = nullptr;
+  if (ClientSession* c = client_) {
+    client_ = nullptr;  // the client must not keep a link to a closed server
+    c->server_lost(make_error("FATAL", "57P01", "terminating connection because pgsluice is shutting down"));
+  }
   close_after_flush();
 }
 

@@ -129,12 +129,17 @@ std::string quote_literal(std::string_view value) {
 }
 
 std::string build_sync_query(const ParamList& applied, const ParamList& wanted) {
-  std::string sql;
+  // set_config() takes the value as the startup packet does: for list
+  // settings such as search_path, SET ... TO 'a,b' would make one quoted name.
+  std::string sets;
   for (const auto& [name, value] : wanted.entries()) {
     const std::string* have = applied.get(name);
     if (have != nullptr && *have == value) continue;
-    sql += "SET " + quote_identifier(name) + " TO " + quote_literal(value) + ";";
+    sets += sets.empty() ? "SELECT " : ", ";
+    sets += "pg_catalog.set_config(" + quote_literal(name) + ", " + quote_literal(value) + ", false)";
   }
+  std::string sql;
+  if (!sets.empty()) sql = sets + ";";
   for (const auto& [name, value] : applied.entries()) {
     if (wanted.get(name) != nullptr) continue;
     sql += "RESET " + quote_identifier(name) + ";";
