@@ -348,6 +348,7 @@ size_t ServerConnection::swallow_input(std::string_view in) {
     char type = 0;
     std::string_view body;
     const char* err = "";
+    size_t start = pos;
     Next r = next_message(framer_, in, pos, type, body, &err);
     if (r == Next::NeedMore) break;
     if (r == Next::Invalid) {
@@ -356,6 +357,18 @@ size_t ServerConnection::swallow_input(std::string_view in) {
     }
     if (type == be::kParameterStatus) {
       note_parameter_status(body);
+      std::string_view name, value;
+      if (state_ == State::Syncing && client_ != nullptr &&
+          proto::parse_parameter_status(body, name, value)) {
+        // The server's spelling of the client's setting ("SQL, DMY" for
+        // "SQL,DMY"): the client hears it as it would from PostgreSQL, and
+        // it becomes the value both sides compare from now on.
+        client_->send(in.substr(start, pos - start));
+        if (pending_applied_.get(name) != nullptr) {
+          pending_applied_.set(name, value);
+          client_->wanted_params().set(name, value);
+        }
+      }
     } else if (type == be::kErrorResponse) {
       swallow_error_ = true;
       if (!proto::parse_error_fields(body, swallowed_error_))
