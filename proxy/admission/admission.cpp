@@ -1,0 +1,357 @@
+// AdmissionController: the glue between the per-key queues (fair_queue.*)
+// and the database-wide limit (controller.*). Pure policy; see admission.h.
+//
+// Fast shedding, the part that needs the most care: the excess of an
+// overloading key should be refused at request() time, not after a wait.
+//  * "Capacity" below is the database's completion rate measured only while
+//    tickets wait (BacklogRate): the rate at which a waiter can expect slots.
+//    Until about ten such completions are seen there is no estimate, and
+//    neither shedding nor prediction happens (timeouts still bound waits).
+//  * A key's queue is "standing" when its CoDel state says so *and* the key
+//    is over its weighted share (its demand rate exceeds capacity x weight /
+//    weight of the keys with waiters). A key under its share is never
+//    treated as standing, so it is never shed, and never refused early
+//    unless its queue really could not start within queue_timeout_ms.
+//  * At request() a newcomer that is predicted not to start within the
+//    allowed wait is refused (Predicted). The prediction is
+//    (queue length + 1) / service rate, where the service rate is the larger
+//    of the key's recent admission rate and its fair share of capacity
+//    (what start-time fair queueing guarantees it while it waits).
+//    While standing, the queue is served newest-first, so the newcomer
+//    delays everybody: the test is then age of the oldest waiter +
+//    (length + 1) / rate, i.e. whether the whole queue still starts in time.
+//    Also while standing the bound is half of shed_wait_ms: shed_wait is short
+//    against the jitter of one key's service gaps, and a ticket that would
+//    start just inside the bound is likely to be shed late instead.
+//  * The head of a queue is never refused by prediction: a key with nothing
+//    waiting when its turn comes leaves the slot idle (not work-conserving).
+#include "proxy/admission/admission.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "proxy/admission/controller.h"
+#include "proxy/admission/fair_queue.h"
+#include "proxy/admission/rate_meter.h"
+
+namespace pgs::admission {
+
+namespace {
+
+constexpr double kStandingMargin = 0.5;
+
+size_t idx(RejectReason r) { return static_cast<size_t>(r); }
+
+}  // namespace
+
+const char* to_string(RejectReason r) {
+  switch (r) {
+    case RejectReason::QueueFull: return "queue_full";
+    case RejectReason::Timeout: return "timeout";
+    case RejectReason::Shed: return "shed";
+    case RejectReason::Predicted: return "predicted";
+    case RejectReason::Paused: return "paused";
+  }
+  return "unknown";
+}
+
+struct AdmissionController::Impl {
+  explicit Impl(const Settings& s) : settings(s), ctrl(s) {}
+
+  Settings settings;
+  LimitController ctrl;
+  FairQueue fq;
+  uint32_t running = 0;
+  uint32_t queued = 0;
+  uint32_t seq = 0;
+  RateMeter throughput;
+  BacklogRate capacity;  // completions per second while tickets wait
+  uint64_t requests = 0;
+  uint64_t admitted = 0;
+  uint64_t rejected[kRejectReasons] = {};
+  uint64_t cancelled = 0;
+  uint64_t last_now = 0;  // latest time seen; snapshot() reads rates there
+
+  void touch(uint64_t now) { last_now = std::max(last_now, now); }
+
+  uint32_t limit() const {
+    switch (settings.mode) {
+      case Mode::Off: return UINT32_MAX;
+      case Mode::Static: return settings.max_limit;
+      case Mode::Adaptive: return ctrl.limit();
+    }
+    return UINT32_MAX;
+  }
+  uint64_t target_us() const { return uint64_t{settings.codel_target_ms} * 1000; }
+  uint64_t interval_us() const { return std::max<uint64_t>(1, uint64_t{settings.codel_interval_ms} * 1000); }
+  uint64_t shed_us() const { return uint64_t{settings.shed_wait_ms} * 1000; }
+
+  TicketId next_ticket(KeyId k) {
+    if (++seq == 0) seq = 1;
+    return (TicketId{k} << 32) | seq;
+  }
+
+  // Key k's weighted share of the database's completion rate under backlog,
+  // counting k among the keys with waiters: the rate fair queueing
+  // guarantees it while it waits. 0 while that rate is unknown.
+  double fair_share(KeyId k, uint64_t now) const {
+    const KeyState& ks = fq.key(k);
+    const double weights = fq.active_weight() + (ks.active_pos == SIZE_MAX ? ks.weight() : 0.0);
+    return capacity.rate(now) * ks.weight() / weights;
+  }
+
+  void refresh_standing(KeyId k, uint64_t now) {
+    KeyState& ks = fq.key(k);
+    ks.codel.check(now, interval_us(), ks.queue.empty());
+    const double share = fair_share(k, now);
+    ks.standing = ks.codel.standing && share > 0 && ks.demand.rate(now) > share;
+  }
+
+  void wait_sample(KeyId k, uint64_t wait_us, uint64_t now) {
+    KeyState& ks = fq.key(k);
+    const bool was = ks.codel.standing;
+    ks.codel.on_wait(wait_us, now, target_us(), interval_us());
+    if (ks.codel.standing != was) refresh_standing(k, now);
+  }
+
+  bool predicted_late(KeyId k, uint64_t now) const {
+    const KeyState& ks = fq.key(k);
+    const size_t len = ks.queue.size();
+    if (len == 0) return false;
+    const double share = fair_share(k, now);
+    if (share <= 0) return false;  // no measure of the database yet: let timeouts decide
+    const double rate = std::max(ks.served.rate(now), share);
+    const double need_us = static_cast<double>(len + 1) / rate * 1e6;
+    if (ks.standing) {
+      const double oldest_us = static_cast<double>(now - std::min(now, ks.queue.front().enqueued_us));
+      return oldest_us + need_us > static_cast<double>(shed_us()) * kStandingMargin;
+    }
+    return need_us > static_cast<double>(ks.policy.queue_timeout_ms) * 1000.0;
+  }
+
+  void admit(KeyId k, uint64_t now) {
+    KeyState& ks = fq.key(k);
+    ++running;
+    ++ks.running;
+    ++ks.counters.admitted;
+    ++admitted;
+    ks.served.add(now);
+    fq.charge(k);
+    ctrl.on_running(now, running);
+  }
+
+  void count_reject(KeyState& ks, RejectReason r) {
+    ++ks.counters.rejected[idx(r)];
+    ++rejected[idx(r)];
+  }
+
+  void after_dequeue(KeyId k, uint64_t now) {
+    KeyState& ks = fq.key(k);
+    --queued;
+    if (queued == 0) capacity.set_backlogged(now, false);
+    if (ks.queue.empty()) {
+      fq.deactivate(k);
+      ks.codel.on_drained();
+    }
+  }
+
+  // Timeouts and sheds, oldest first. The oldest waiter is at the front in
+  // both FIFO and LIFO service, so only fronts need looking at.
+  void expire(uint64_t now, std::vector<Outcome>& out) {
+    const auto& active = fq.active();
+    for (size_t i = active.size(); i-- > 0;) {
+      const KeyId k = active[i];
+      KeyState& ks = fq.key(k);
+      refresh_standing(k, now);
+      while (!ks.queue.empty()) {
+        const Waiter& w = ks.queue.front();
+        RejectReason r;
+        if (now >= w.deadline_us) {
+          r = RejectReason::Timeout;
+        } else if (ks.standing && now >= w.enqueued_us + shed_us()) {
+          r = RejectReason::Shed;
+        } else {
+          break;
+        }
+        const Waiter gone = ks.queue.pop_front();
+        const uint64_t waited = now - std::min(now, gone.enqueued_us);
+        count_reject(ks, r);
+        out.push_back(Outcome{gone.ticket, k, false, r, waited});
+        wait_sample(k, waited, now);
+        after_dequeue(k, now);  // may swap-remove active[i]; we walk backwards
+      }
+    }
+  }
+
+  void dispatch(uint64_t now, std::vector<Outcome>& out) {
+    const uint32_t lim = limit();
+    while (running < lim) {
+      const KeyId k = fq.pick();
+      if (k == FairQueue::kNone) break;
+      KeyState& ks = fq.key(k);
+      const Waiter w = ks.standing ? ks.queue.pop_back() : ks.queue.pop_front();
+      const uint64_t waited = now - std::min(now, w.enqueued_us);
+      admit(k, now);
+      ks.counters.wait_us_total += waited;
+      out.push_back(Outcome{w.ticket, k, true, RejectReason::Timeout, waited});
+      wait_sample(k, waited, now);
+      after_dequeue(k, now);
+    }
+  }
+
+  bool dispatchable() const {
+    if (running >= limit()) return false;
+    for (KeyId k : fq.active()) {
+      if (fq.key(k).has_room()) return true;
+    }
+    return false;
+  }
+};
+
+AdmissionController::AdmissionController(const Settings& settings)
+    : impl_(std::make_unique<Impl>(settings)) {}
+
+AdmissionController::~AdmissionController() = default;
+
+void AdmissionController::set_settings(const Settings& settings) {
+  const bool restart = settings.mode == Mode::Adaptive && impl_->settings.mode != Mode::Adaptive;
+  impl_->settings = settings;
+  impl_->ctrl.configure(settings, restart);
+}
+
+const Settings& AdmissionController::settings() const { return impl_->settings; }
+
+KeyId AdmissionController::key(std::string_view name, const KeyPolicy& policy) {
+  return impl_->fq.find_or_add(name, policy);
+}
+
+Verdict AdmissionController::request(KeyId key, uint64_t now_us, TicketId& ticket, RejectReason& reason) {
+  Impl& m = *impl_;
+  m.touch(now_us);
+  if (!m.fq.valid(key)) {
+    reason = RejectReason::QueueFull;  // not a key of ours: nothing to queue it on
+    return Verdict::Reject;
+  }
+  KeyState& ks = m.fq.key(key);
+  ++ks.counters.requests;
+  ++m.requests;
+  ks.demand.add(now_us);
+  ticket = 0;
+  m.refresh_standing(key, now_us);
+
+  if (ks.queue.empty() && ks.has_room() && m.running < m.limit() && !m.fq.someone_ahead_of(key)) {
+    m.admit(key, now_us);
+    return Verdict::Admit;
+  }
+
+  if (ks.queue.size() >= ks.policy.max_queue) {
+    reason = RejectReason::QueueFull;
+  } else if (m.predicted_late(key, now_us)) {
+    reason = RejectReason::Predicted;
+  } else {
+    ticket = m.next_ticket(key);
+    ks.queue.push_back(Waiter{ticket, now_us, now_us + uint64_t{ks.policy.queue_timeout_ms} * 1000});
+    m.fq.activate(key);
+    ++ks.counters.queued;
+    ++m.queued;
+    m.capacity.set_backlogged(now_us, true);
+    return Verdict::Queued;
+  }
+  m.count_reject(ks, reason);
+  ks.codel.on_door_reject(now_us);
+  return Verdict::Reject;
+}
+
+void AdmissionController::cancel(TicketId ticket, uint64_t now_us) {
+  Impl& m = *impl_;
+  m.touch(now_us);
+  const auto k = static_cast<KeyId>(ticket >> 32);
+  if (!m.fq.valid(k)) return;
+  KeyState& ks = m.fq.key(k);
+  if (!ks.queue.erase(ticket)) return;  // already decided, or never ours
+  ++ks.counters.cancelled;
+  ++m.cancelled;
+  m.after_dequeue(k, now_us);
+}
+
+void AdmissionController::finish(KeyId key, uint64_t now_us) {
+  Impl& m = *impl_;
+  m.touch(now_us);
+  if (!m.fq.valid(key)) return;
+  KeyState& ks = m.fq.key(key);
+  if (ks.running == 0 || m.running == 0) return;  // unmatched finish: ignore
+  --ks.running;
+  --m.running;
+  ++ks.counters.finished;
+  m.throughput.add(now_us);
+  m.capacity.on_finish(now_us);
+  m.ctrl.on_finish();
+  m.ctrl.on_running(now_us, m.running);
+}
+
+void AdmissionController::record_sample(uint64_t latency_us, bool congestion, uint64_t now_us) {
+  impl_->touch(now_us);
+  impl_->ctrl.maybe_update(now_us);
+  impl_->ctrl.on_sample(latency_us, congestion);
+}
+
+void AdmissionController::poll(uint64_t now_us, std::vector<Outcome>& out) {
+  Impl& m = *impl_;
+  m.touch(now_us);
+  m.ctrl.maybe_update(now_us);
+  if (m.queued == 0) return;
+  m.expire(now_us, out);
+  m.dispatch(now_us, out);
+}
+
+uint64_t AdmissionController::next_deadline_us() const {
+  const Impl& m = *impl_;
+  if (m.queued == 0) return UINT64_MAX;
+  if (m.dispatchable()) return 0;  // work now: freed or added capacity
+  uint64_t best = UINT64_MAX;
+  for (KeyId k : m.fq.active()) {
+    const KeyState& ks = m.fq.key(k);
+    const Waiter& w = ks.queue.front();
+    best = std::min(best, w.deadline_us);
+    if (ks.standing) best = std::min(best, w.enqueued_us + m.shed_us());
+  }
+  if (m.settings.mode == Mode::Adaptive && m.ctrl.ready()) best = std::min(best, m.ctrl.due_at());
+  return best;
+}
+
+uint32_t AdmissionController::limit() const { return impl_->limit(); }
+uint32_t AdmissionController::running() const { return impl_->running; }
+uint32_t AdmissionController::queued() const { return impl_->queued; }
+
+Snapshot AdmissionController::snapshot() const {
+  const Impl& m = *impl_;
+  Snapshot s;
+  s.mode = m.settings.mode;
+  s.limit = m.limit();
+  s.running = m.running;
+  s.queued = m.queued;
+  s.requests = m.requests;
+  s.admitted = m.admitted;
+  std::copy(std::begin(m.rejected), std::end(m.rejected), std::begin(s.rejected));
+  s.cancelled = m.cancelled;
+  s.min_latency_ms = m.ctrl.min_latency_ms();
+  s.recent_latency_ms = m.ctrl.recent_latency_ms();
+  // Rates are read at the last moment anything happened; snapshot() has no clock.
+  s.throughput = m.throughput.rate(m.last_now);
+  s.keys.reserve(m.fq.keys().size());
+  for (const KeyState& ks : m.fq.keys()) {
+    KeySnapshot k;
+    k.name = ks.name;
+    k.policy = ks.policy;
+    k.running = ks.running;
+    k.queued_now = static_cast<uint32_t>(ks.queue.size());
+    k.standing = ks.standing;
+    k.counters = ks.counters;
+    k.demand_rate = ks.demand.rate(m.last_now);
+    k.served_rate = ks.served.rate(m.last_now);
+    s.keys.push_back(std::move(k));
+  }
+  return s;
+}
+
+}  // namespace pgs::admission

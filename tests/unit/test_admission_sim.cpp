@@ -1,0 +1,353 @@
+// The admission policy in the loop with a simulated database, in simulated
+// time (deterministic: fixed seeds, no clocks).
+//
+// Database model: 2 "cores". A transaction admitted while c transactions
+// (itself included) are running takes
+//     s(c) = s0                                  for c <= 2
+//     s(c) = s0 * c/2 * (1 + 0.05 * (c - 2))     for c > 2
+// times a uniform jitter in [0.9, 1.1], with s0 = 6 ms. Throughput c / s(c)
+// is 333/s at c = 2 (the best: capacity), 317/s at 3, 303/s at 4, 290/s at
+// 5: beyond two cores extra concurrency only adds latency and contention.
+// The service time is fixed when the transaction starts. Arrivals per key are
+// Poisson. The controller gets one latency sample per transaction (its
+// service time) and start = admission.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <queue>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/admission/admission.h"
+
+namespace pgs::admission {
+namespace {
+
+constexpr double kS0Us = 6000;
+constexpr double kCapacity = 2.0 / (kS0Us / 1e6);  // 333.3 transactions/s
+
+double service_us(uint32_t c) {
+  if (c <= 2) return kS0Us;
+  const double cd = c;
+  return kS0Us * cd / 2 * (1 + 0.05 * (cd - 2));
+}
+double model_throughput(uint32_t c) { return c / (service_us(c) / 1e6); }
+double best_throughput() {
+  double best = 0;
+  for (uint32_t c = 1; c <= 64; ++c) best = std::max(best, model_throughput(c));
+  return best;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  return v[i];
+}
+
+struct KeyStats {
+  uint64_t requests = 0;
+  uint64_t admitted = 0;
+  uint64_t rejected_at_request = 0;
+  uint64_t rejected_late = 0;
+  std::vector<double> latency_ms;      // queue wait + service, admitted ones
+  std::vector<double> reject_after_ms;  // time from request to rejection
+};
+
+struct Phase {
+  uint64_t until_us;
+  std::vector<double> rates;  // arrivals per second, per key
+};
+
+class Simulation {
+ public:
+  Simulation(const Settings& settings, size_t keys, uint64_t seed)
+      : ac_(settings), rng_(seed), stats_(keys) {
+    for (size_t i = 0; i < keys; ++i) {
+      ids_.push_back(ac_.key("key" + std::to_string(i), KeyPolicy{}));
+    }
+  }
+
+  // Runs the phases back to back; statistics are collected from `measure_from_us`.
+  void run(const std::vector<Phase>& phases, uint64_t measure_from_us) {
+    measure_from_us_ = measure_from_us;
+    size_t phase = 0;
+    end_us_ = phases.back().until_us;
+    for (size_t k = 0; k < ids_.size(); ++k) schedule_arrival(k, 0, phases[0].rates[k]);
+    std::vector<Outcome> outcomes;
+    uint64_t spins = 0;
+    while (true) {
+      const uint64_t t_event = events_.empty() ? UINT64_MAX : events_.top().at;
+      const uint64_t t_dead = ac_.next_deadline_us();
+      const uint64_t t = std::max(now_, std::min(t_event, t_dead));
+      if (t == UINT64_MAX) break;  // arrivals stopped at the end, and all is decided
+      spins = (t == now_) ? spins + 1 : 0;
+      ASSERT_LT(spins, 100000u) << "no progress at " << now_;
+      now_ = t;
+      while (phase + 1 < phases.size() && now_ >= phases[phase].until_us) {
+        ++phase;
+        for (size_t k = 0; k < ids_.size(); ++k) rates_changed(k, phases[phase].rates[k]);
+      }
+      if (t_event <= t_dead) {
+        const Event e = events_.top();
+        events_.pop();
+        handle(e, phases[phase]);
+      }
+      outcomes.clear();
+      ac_.poll(now_, outcomes);
+      for (const Outcome& o : outcomes) on_outcome(o);
+      limit_trace_.emplace_back(now_, ac_.limit());
+    }
+  }
+
+  const KeyStats& stats(size_t k) const { return stats_[k]; }
+  // Finished transactions per second between the start of measuring and the
+  // end of arrivals.
+  double goodput() const {
+    return static_cast<double>(finished_between(measure_from_us_, end_us_)) /
+           (static_cast<double>(end_us_ - measure_from_us_) / 1e6);
+  }
+  uint32_t max_running_over_limit() const { return over_limit_; }
+  const std::vector<std::pair<uint64_t, uint32_t>>& limit_trace() const { return limit_trace_; }
+  uint64_t finished_between(uint64_t from, uint64_t to) const {
+    return static_cast<uint64_t>(std::count_if(finish_times_.begin(), finish_times_.end(),
+                                               [&](uint64_t t) { return t >= from && t < to; }));
+  }
+  AdmissionController& controller() { return ac_; }
+
+ private:
+  enum class Kind { Arrival, Completion };
+  struct Event {
+    uint64_t at;
+    Kind kind;
+    size_t key;
+    uint64_t requested_at;  // completion: when the transaction asked
+    uint64_t service;       // completion: its service time
+    uint64_t seq;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+
+  double uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; }
+
+  void schedule_arrival(size_t k, uint64_t from, double rate) {
+    if (rate <= 0) return;
+    const double gap_s = -std::log(1 - uniform()) / rate;
+    const uint64_t at = from + static_cast<uint64_t>(gap_s * 1e6) + 1;
+    if (at < end_us_) push(Event{at, Kind::Arrival, k, 0, 0, 0});
+  }
+  void rates_changed(size_t k, double rate) {
+    // Arrivals are memoryless: rebuild every key's next arrival at the new rate.
+    std::vector<Event> keep;
+    while (!events_.empty()) {
+      if (events_.top().kind != Kind::Arrival || events_.top().key != k) keep.push_back(events_.top());
+      events_.pop();
+    }
+    for (const Event& e : keep) events_.push(e);
+    schedule_arrival(k, now_, rate);
+  }
+  void push(Event e) {
+    e.seq = ++seq_;
+    events_.push(e);
+  }
+
+  bool measuring() const { return now_ >= measure_from_us_; }
+
+  void start(size_t k, uint64_t requested_at) {
+    if (ac_.running() > ac_.limit()) ++over_limit_;
+    const uint32_t c = ++db_running_;
+    const double jitter = 0.9 + 0.2 * uniform();
+    const auto s = static_cast<uint64_t>(service_us(c) * jitter);
+    push(Event{now_ + s, Kind::Completion, k, requested_at, s, 0});
+  }
+
+  void handle(const Event& e, const Phase& phase) {
+    if (e.kind == Kind::Arrival) {
+      schedule_arrival(e.key, now_, phase.rates[e.key]);
+      KeyStats& st = stats_[e.key];
+      if (measuring()) ++st.requests;
+      TicketId ticket = 0;
+      RejectReason reason{};
+      switch (ac_.request(ids_[e.key], now_, ticket, reason)) {
+        case Verdict::Admit:
+          if (measuring()) ++st.admitted;
+          start(e.key, now_);
+          break;
+        case Verdict::Queued:
+          waiting_[ticket] = {e.key, now_};
+          break;
+        case Verdict::Reject:
+          if (measuring()) {
+            ++st.rejected_at_request;
+            st.reject_after_ms.push_back(0);
+          }
+          break;
+      }
+      return;
+    }
+    --db_running_;
+    ac_.record_sample(e.service, false, now_);
+    ac_.finish(ids_[e.key], now_);
+    if (measuring()) {
+      ++finished_;
+      stats_[e.key].latency_ms.push_back(static_cast<double>(now_ - e.requested_at) / 1000.0);
+    }
+    finish_times_.push_back(now_);
+  }
+
+  void on_outcome(const Outcome& o) {
+    auto it = waiting_.find(o.ticket);
+    ASSERT_NE(it, waiting_.end());
+    const auto [k, requested_at] = it->second;
+    waiting_.erase(it);
+    const bool counted = requested_at >= measure_from_us_;
+    KeyStats& st = stats_[k];
+    if (o.admitted) {
+      if (counted) ++st.admitted;
+      start(k, requested_at);
+    } else if (counted) {
+      ++st.rejected_late;
+      st.reject_after_ms.push_back(static_cast<double>(now_ - requested_at) / 1000.0);
+    }
+  }
+
+  AdmissionController ac_;
+  std::mt19937_64 rng_;
+  std::vector<KeyId> ids_;
+  std::vector<KeyStats> stats_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::unordered_map<TicketId, std::pair<size_t, uint64_t>> waiting_;
+  std::vector<std::pair<uint64_t, uint32_t>> limit_trace_;
+  std::vector<uint64_t> finish_times_;
+  uint64_t now_ = 0;
+  uint64_t seq_ = 0;
+  uint64_t measure_from_us_ = 0;
+  uint64_t end_us_ = 0;
+  uint64_t finished_ = 0;
+  uint32_t db_running_ = 0;
+  uint32_t over_limit_ = 0;
+};
+
+constexpr uint64_t kSec = 1'000'000;
+
+TEST(AdmissionSimulation, ModelHasItsBestAtTwoCores) {
+  EXPECT_NEAR(best_throughput(), kCapacity, 1e-6);
+  EXPECT_NEAR(model_throughput(2), kCapacity, 1e-6);
+  EXPECT_LT(model_throughput(3), kCapacity);
+  EXPECT_LT(model_throughput(5), 0.9 * kCapacity);
+}
+
+// (a) A step from 0.5x to 3x capacity: within 2 s the limit sits where the
+// model's throughput is within 10% of its best, and stays there.
+TEST(AdmissionSimulation, StepSettlesNearBestThroughput) {
+  Settings s;  // adaptive, defaults
+  Simulation sim(s, 4, 42);
+  const double lo = 0.5 * kCapacity / 4;
+  const double hi = 3.0 * kCapacity / 4;
+  const uint64_t step = 5 * kSec;
+  sim.run({{step, {lo, lo, lo, lo}}, {step + 8 * kSec, {hi, hi, hi, hi}}}, step);
+
+  uint32_t worst = UINT32_MAX;
+  uint32_t hi_limit = 0;
+  uint64_t first_bad = 0;
+  for (auto [t, l] : sim.limit_trace()) {
+    if (t < step + 2 * kSec) continue;
+    if (model_throughput(l) < 0.9 * best_throughput() && first_bad == 0) first_bad = t;
+    worst = std::min(worst, l);
+    hi_limit = std::max(hi_limit, l);
+  }
+  std::printf("[sim a] limit after settling in [%u, %u]; goodput %.1f/s (capacity %.1f)\n", worst,
+              hi_limit, sim.goodput(), kCapacity);
+  for (uint64_t w = step + 2 * kSec; w < step + 8 * kSec; w += kSec) {
+    const double x = static_cast<double>(sim.finished_between(w, w + kSec));
+    std::printf("[sim a]   %.0f-%.0f s: %.0f/s\n", static_cast<double>(w) / 1e6,
+                static_cast<double>(w + kSec) / 1e6, x);
+    EXPECT_GE(x, 0.9 * best_throughput());
+  }
+  EXPECT_EQ(first_bad, 0u) << "limit left the good region at t=" << first_bad;
+  EXPECT_EQ(sim.max_running_over_limit(), 0u);
+}
+
+struct SkewResult {
+  double wb_p99_ms = 0;
+  double wb_admitted = 0;
+  double hot_fast_rejects = 0;
+  double hot_reject_p99_ms = 0;
+  double goodput = 0;
+  double hot_admitted_rate = 0;
+  uint32_t over_limit = 0;
+};
+
+SkewResult run_skew(bool with_hot, uint64_t seed) {
+  Settings s;
+  Simulation sim(s, 4, seed);
+  const double wb = 0.1 * kCapacity;
+  const double hot = with_hot ? 3.0 * kCapacity : 0.0;
+  const uint64_t end = 20 * kSec;
+  const uint64_t from = 1 * kSec;
+  sim.run({{end, {hot, wb, wb, wb}}}, from);
+  SkewResult r;
+  std::vector<double> lat;
+  uint64_t req = 0, adm = 0;
+  for (size_t k = 1; k < 4; ++k) {
+    const KeyStats& st = sim.stats(k);
+    lat.insert(lat.end(), st.latency_ms.begin(), st.latency_ms.end());
+    req += st.requests;
+    adm += st.admitted;
+  }
+  r.wb_p99_ms = percentile(lat, 0.99);
+  r.wb_admitted = static_cast<double>(adm) / static_cast<double>(req);
+  const KeyStats& h = sim.stats(0);
+  const uint64_t rejects = h.rejected_at_request + h.rejected_late;
+  r.hot_fast_rejects = rejects ? static_cast<double>(h.rejected_at_request) / static_cast<double>(rejects) : 1;
+  r.hot_reject_p99_ms = percentile(h.reject_after_ms, 0.99);
+  r.goodput = sim.goodput();
+  r.hot_admitted_rate = static_cast<double>(h.admitted) / (static_cast<double>(end - from) / 1e6);
+  r.over_limit = sim.max_running_over_limit();
+  return r;
+}
+
+// (b) One key at 3x capacity, three at 0.1x each.
+TEST(AdmissionSimulation, SkewedOverloadProtectsWellBehavedKeys) {
+  const SkewResult base = run_skew(false, 7);
+  const SkewResult r = run_skew(true, 7);
+  std::printf(
+      "[sim b] well-behaved p99 %.2f ms (unloaded %.2f ms), admitted %.4f%%; hot key: %.2f%% of "
+      "rejections at request time, rejection p99 %.2f ms, admitted %.0f/s; goodput %.1f/s "
+      "(%.1f%% of capacity)\n",
+      r.wb_p99_ms, base.wb_p99_ms, 100 * r.wb_admitted, 100 * r.hot_fast_rejects,
+      r.hot_reject_p99_ms, r.hot_admitted_rate, r.goodput, 100 * r.goodput / kCapacity);
+  EXPECT_GE(r.wb_admitted, 0.999);
+  EXPECT_LE(r.wb_p99_ms, 2 * base.wb_p99_ms);
+  EXPECT_GE(r.hot_fast_rejects, 0.99);
+  EXPECT_LE(r.hot_reject_p99_ms, 5.0);
+  EXPECT_GE(r.goodput, 0.9 * kCapacity);
+  EXPECT_EQ(r.over_limit, 0u);
+  EXPECT_EQ(base.over_limit, 0u);
+}
+
+// (c) Even overload: four keys at 0.75x each share equally and keep goodput.
+TEST(AdmissionSimulation, EvenOverloadSharesEqually) {
+  Settings s;
+  Simulation sim(s, 4, 99);
+  const double each = 0.75 * kCapacity;
+  sim.run({{15 * kSec, {each, each, each, each}}}, 1 * kSec);
+  double total = 0;
+  for (size_t k = 0; k < 4; ++k) total += static_cast<double>(sim.stats(k).admitted);
+  std::printf("[sim c] goodput %.1f/s (%.1f%% of capacity); shares:", sim.goodput(),
+              100 * sim.goodput() / kCapacity);
+  for (size_t k = 0; k < 4; ++k) {
+    const double share = static_cast<double>(sim.stats(k).admitted) / total;
+    std::printf(" %.3f", share);
+    EXPECT_NEAR(share, 0.25, 0.25 * 0.15);
+  }
+  std::printf("\n");
+  EXPECT_GE(sim.goodput(), 0.9 * kCapacity);
+  EXPECT_EQ(sim.max_running_over_limit(), 0u);
+}
+
+}  // namespace
+}  // namespace pgs::admission
