@@ -14,15 +14,19 @@
 #   --keep        leave PostgreSQL and pgsluice running until Ctrl-C
 #   --no-build    use the existing build/proxy/pgsluice
 #   --duration S  seconds of the read-only run (default 10)
+#   --skewed      then also the "skewed load balancer" scenario: one app server
+#                 at 3x the database's capacity, three at 0.1x each, directly
+#                 and through pgsluice (bench/overload.sh, ~3 minutes more)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-KEEP=0 DURATION=10 CLIENTS=20 POOL_SIZE=4
+KEEP=0 DURATION=10 CLIENTS=20 POOL_SIZE=4 SKEWED=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --keep) KEEP=1 ;;
     --no-build) export PGSLUICE_NO_BUILD=1 ;;
     --duration) DURATION=$2; shift ;;
+    --skewed) SKEWED=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -115,13 +119,17 @@ pgbench_through_pgsluice read-write -c "$CLIENTS" -j 2 -T 5 || rw_ok=0
 stop_sampler
 report_samples "$WORK_DIR/samples-rw.txt"
 
-# ---------------------------------------------------------------------------
-# HOOK: skewed load balancer scenario (to be added).
-# A later step adds a scenario here, e.g. `scenario_skewed_load_balancer`,
-# that runs after the plain pgbench runs above, against the same PostgreSQL
-# ($PG_PORT) and pgsluice ($PGS_PORT, pool_size $POOL_SIZE), and prints its
-# own heading and verdict. Keep it bounded in time; set ok=0 on failure.
-# ---------------------------------------------------------------------------
+# Skewed load balancer scenario (--skewed only). bench/overload.sh runs it on
+# its own throwaway PostgreSQL (it needs roles app1..app4 and a pgsluice with
+# [limits]/[admission]), directly and through pgsluice, prints the comparison
+# and leaves RESULTS.md alone. Bounded: 2 short scenarios x 2 targets.
+sk_ok=1
+scenario_skewed_load_balancer() {
+  heading "6. Skewed load balancer: app1 at 3x capacity, app2..app4 at 0.1x each (direct vs pgsluice)"
+  PGSLUICE_NO_BUILD=1 timeout -k 10 900 "$BENCH_DIR/overload.sh" --quick --duration 10 \
+    --targets direct,pgsluice --scenarios baseline,skewed --no-results
+}
+if [[ $SKEWED == 1 ]]; then scenario_skewed_load_balancer || sk_ok=0; fi
 
 heading "Try it yourself"
 PSQL_CMD="PGPASSWORD=$BENCH_PASS psql \"host=127.0.0.1 port=$PGS_PORT user=$BENCH_USER dbname=$BENCH_DB\""
@@ -144,7 +152,7 @@ else
   echo "(Run with --keep to leave everything running and try it.)"
 fi
 
-if [[ $ro_ok == 1 && $rw_ok == 1 ]]; then
+if [[ $ro_ok == 1 && $rw_ok == 1 && $sk_ok == 1 ]]; then
   echo; echo "Demo finished: all runs succeeded."
 else
   echo; echo "Demo finished with failures (see above)."

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Turns the loadgen JSON files of bench/overload.sh into a Markdown section
+(stdout) and, with --plot, a PNG of p50/p99 latency and success per key and
+target. Reads RUNS/SCENARIO.TARGET.json; SCENARIO.TARGET.skipped or .failed
+hold the reason a run has no JSON."""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+
+SCENARIOS = ["baseline", "skewed", "even"]
+TARGETS = ["direct", "pgbouncer", "pgbouncer-tuned", "pgsluice"]
+TARGET_NAMES = {
+    "direct": "direct",
+    "pgbouncer": "PgBouncer (pool 20/user)",
+    "pgbouncer-tuned": "PgBouncer tuned (2/user, db 4, qwt 1 s)",
+    "pgsluice": "pgsluice (queues + adaptive)",
+}
+SCENARIO_TEXT = {
+    "baseline": "Baseline: only the three well-behaved app servers (app2..app4 at 0.1x capacity each, pool 5): "
+                "their unloaded latency.",
+    "skewed": "Skewed load balancer: app1 at 3x capacity (pool 20) and app2..app4 at 0.1x each (pool 5): "
+              "3.3x capacity offered in all.",
+    "even": "Even overload: app1..app4 at 0.75x capacity each (pool 20): 3x capacity offered in all.",
+}
+WELL_BEHAVED = ["app2", "app3", "app4"]
+
+
+def load(runs):
+    data, notes = {}, {}
+    for s in SCENARIOS:
+        for t in TARGETS:
+            base = os.path.join(runs, f"{s}.{t}")
+            if os.path.exists(base + ".json"):
+                with open(base + ".json") as f:
+                    data[(s, t)] = json.load(f)
+            for ext in ("skipped", "failed"):
+                if os.path.exists(base + "." + ext):
+                    with open(base + "." + ext) as f:
+                        notes[(s, t)] = f"{ext}: " + f.read().strip()
+    return data, notes
+
+
+def ms(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if v >= 1000:
+        return f"{v / 1000:.2f} s"
+    return f"{v:.0f} ms" if v >= 10 else f"{v:.1f} ms"
+
+
+def unloaded_p99(data, target):
+    """Median over app2..app4 of their p99 in the baseline run on this target
+    (falls back to the direct baseline); None when there is no baseline."""
+    for t in (target, "direct"):
+        run = data.get(("baseline", t))
+        if run:
+            vals = [k["latency_ms"]["p99"] for k in run["keys"] if k["latency_ms"]["p99"] is not None]
+            if vals:
+                return statistics.median(vals), t
+    return None, None
+
+
+def failures(k):
+    parts = [f"{o} {n}" for o, n in sorted(k["outcomes"].items()) if o != "00000"]
+    if k.get("reconnects"):
+        parts.append(f"reconnects {k['reconnects']}")
+    return ", ".join(parts) if parts else "—"
+
+
+def scenario_table(data, notes, scenario, capacity):
+    out = [f"**{SCENARIO_TEXT[scenario]}**", "",
+           "| target | key | offered/s | success % | p50 | p99 | p99 of rejections | goodput/capacity "
+           "| p99 / unloaded p99 | failures (count) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for t in TARGETS:
+        run = data.get((scenario, t))
+        if run is None:
+            if (scenario, t) in notes:
+                out.append(f"| {TARGET_NAMES[t]} | — | | | | | | | | {notes[(scenario, t)]} |")
+            continue
+        ref, _ = unloaded_p99(data, t)
+        for k in run["keys"]:
+            lat = k["latency_ms"]
+            ratio = f"{lat['p99'] / ref:.1f}x" if (ref and lat["p99"] is not None) else "—"
+            rej = k["rejection_latency_ms"]
+            out.append(f"| {TARGET_NAMES[t]} | {k['name']} | {k['offered_per_s']:.1f} | "
+                       f"{100 * (k['success_ratio'] or 0):.1f} | {ms(lat['p50'])} | {ms(lat['p99'])} | "
+                       f"{ms(rej['p99']) if rej['count'] else '—'} | "
+                       f"{k['throughput_ok_per_s'] / capacity:.2f} | {ratio} | {failures(k)} |")
+        offered = sum(k["offered_per_s"] for k in run["keys"])
+        succ = 100 * run["ok"] / run["sent"] if run["sent"] else 0
+        out.append(f"| {TARGET_NAMES[t]} | *all* | {offered:.1f} | {succ:.1f} | | | | "
+                   f"**{run['goodput_per_s'] / capacity:.2f}** | | |")
+    return out
+
+
+def headline(data, notes, capacity):
+    """One line per target for the skewed scenario: what the well-behaved keys got."""
+    if not any(s == "skewed" for s, _ in list(data) + list(notes)):
+        return []
+    out = ["Skewed scenario at a glance (app2..app4 = the well-behaved app servers; "
+           "\"unloaded\" = their median p99 in the baseline run on the same target):", "",
+           "| target | app2..app4 success % (worst) | app2..app4 p50 (worst) | app2..app4 p99 (worst) "
+           "| worst p99 / unloaded p99 (same target) | worst p99 / unloaded p99 direct | app1 success % "
+           "| goodput/capacity |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for t in TARGETS:
+        run = data.get(("skewed", t))
+        if run is None:
+            if ("skewed", t) in notes:
+                out.append(f"| {TARGET_NAMES[t]} | {notes[('skewed', t)]} | | | | | | |")
+            continue
+        wb = [k for k in run["keys"] if k["name"] in WELL_BEHAVED]
+        lb = [k for k in run["keys"] if k["name"] == "app1"]
+        if not wb:
+            continue
+        succ = min(100 * (k["success_ratio"] or 0) for k in wb)
+        p50s = [k["latency_ms"]["p50"] for k in wb if k["latency_ms"]["p50"] is not None]
+        p99s = [k["latency_ms"]["p99"] for k in wb if k["latency_ms"]["p99"] is not None]
+        ref, ref_t = unloaded_p99(data, t)
+        worst99 = max(p99s) if p99s else None
+        ratio = f"{worst99 / ref:.1f}x (of {ms(ref)})" if (ref and worst99 and ref_t == t) else "—"
+        dref, _ = unloaded_p99(data, "direct")
+        dratio = f"{worst99 / dref:.1f}x (of {ms(dref)})" if (dref and worst99) else "—"
+        app1 = f"{100 * (lb[0]['success_ratio'] or 0):.1f}" if lb else "—"
+        out.append(f"| {TARGET_NAMES[t]} | {succ:.1f} | {ms(max(p50s) if p50s else None)} | {ms(worst99)} | "
+                   f"{ratio} | {dratio} | {app1} | {run['goodput_per_s'] / capacity:.2f} |")
+    return out
+
+
+def plot(data, notes, path, timeout_ms):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("overload_report: matplotlib missing, no plot", file=sys.stderr)
+        return False
+    scen = [s for s in ["skewed", "even", "baseline"] if any(k[0] == s for k in data)]
+    if not scen:
+        return False
+    fig, axes = plt.subplots(2, len(scen), figsize=(6.5 * len(scen), 8), squeeze=False)
+    colors = {"app1": "#d62728", "app2": "#1f77b4", "app3": "#2ca02c", "app4": "#9467bd"}
+    for col, s in enumerate(scen):
+        targets = [t for t in TARGETS if (s, t) in data or (s, t) in notes]
+        keys = sorted({k["name"] for t in targets if (s, t) in data for k in data[(s, t)]["keys"]})
+        width = 0.8 / max(1, len(keys))
+        lat_ax, ok_ax = axes[0][col], axes[1][col]
+        for j, name in enumerate(keys):
+            xs, p50, p99, succ = [], [], [], []
+            for i, t in enumerate(targets):
+                if (s, t) not in data:
+                    continue
+                k = next((k for k in data[(s, t)]["keys"] if k["name"] == name), None)
+                if k is None:
+                    continue
+                xs.append(i - 0.4 + width * (j + 0.5))
+                p50.append(k["latency_ms"]["p50"] or float("nan"))
+                p99.append(k["latency_ms"]["p99"] or float("nan"))
+                succ.append(100 * (k["success_ratio"] or 0))
+            c = colors.get(name, "gray")
+            lat_ax.bar(xs, p99, width * 0.9, color=c, alpha=0.45, label=f"{name} p99")
+            lat_ax.scatter(xs, p50, color=c, marker="_", s=300, linewidths=3, label=f"{name} p50", zorder=3)
+            ok_ax.bar(xs, succ, width * 0.9, color=c, label=name)
+        for i, t in enumerate(targets):
+            if (s, t) not in data:
+                ok_ax.text(i, 50, notes[(s, t)].split(":")[0], ha="center", fontsize=9, color="gray")
+        labels = [TARGET_NAMES[t].replace(" (", "\n(") for t in targets]
+        for ax in (lat_ax, ok_ax):
+            ax.set_xticks(range(len(targets)))
+            ax.set_xlim(-0.5, len(targets) - 0.5)
+            ax.set_xticklabels(labels, fontsize=8)
+            ax.grid(axis="y", alpha=0.3)
+        lat_ax.set_yscale("log")
+        lat_ax.set_ylim(1, timeout_ms * 30)  # one scale in every panel, room for the legend
+        lat_ax.set_ylabel("latency of successful requests, ms (log)")
+        lat_ax.set_title(f"{s}: p99 (bars) and p50 (ticks)")
+        ok_ax.set_ylim(0, 105)
+        ok_ax.set_ylabel("success %")
+        ok_ax.set_title(f"{s}: success per key")
+        lat_ax.legend(fontsize=7, ncol=4, loc="upper left")
+        ok_ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", required=True)
+    ap.add_argument("--meta", required=True)
+    ap.add_argument("--capacity", type=float, required=True)
+    ap.add_argument("--title", required=True)
+    ap.add_argument("--section-id", required=True)
+    ap.add_argument("--duration", required=True)
+    ap.add_argument("--warmup", required=True)
+    ap.add_argument("--timeout-ms", required=True)
+    ap.add_argument("--plot")
+    ap.add_argument("--plot-ref")
+    a = ap.parse_args()
+    data, notes = load(a.runs)
+    with open(a.meta) as f:
+        meta = f.read().rstrip("\n")
+    out = [f"<!-- BEGIN {a.section_id} -->", f"## {a.title}", "", meta,
+           f"- Each run: bench/loadgen, open loop (Poisson arrivals), {a.duration} s measured after a "
+           f"{a.warmup} s warm-up; each key is one app server with its own connection pool and a local FIFO "
+           f"when the pool is busy; latency from the intended arrival time; a request unanswered after "
+           f"{a.timeout_ms} ms counts as `timeout`. Failures by SQLSTATE (53300 = rejected, 08P01 = "
+           f"PgBouncer's query_wait_timeout, which also closes the connection), `conn` = connection broken.",
+           "- Targets: PgBouncer 1.18 transaction mode with `default_pool_size = 20` per user and no "
+           "`max_db_connections`; PgBouncer tuned to the capacity (`default_pool_size = 2`, "
+           "`max_db_connections = 4`, `query_wait_timeout = 1`); pgsluice transaction mode, `pool_size = 20`, "
+           "`[limits] client_key = \"user\", max_queue = 64, queue_timeout_ms = 1000`, "
+           "`[admission] mode = \"adaptive\", min_limit = 2, max_limit = 16`. SCRAM-SHA-256 everywhere.",
+           "- The load generator, the proxy and PostgreSQL share the same CPUs; goodput/capacity = successful "
+           "queries/s over the calibrated capacity; p50/p99 are of successful requests; \"unloaded p99\" = the "
+           "median p99 of app2..app4 in the baseline run on the same target (direct's if that target has none).",
+           "- Reading goodput 0: an app server whose local FIFO stays full dispatches only requests that have "
+           "already waited nearly the whole timeout, so PostgreSQL stays busy answering requests that arrive "
+           "late and count as `timeout` (congestion collapse): the database works at capacity and the "
+           "clients get nothing.",
+           ""]
+    out += headline(data, notes, a.capacity)
+    out.append("")
+    for s in SCENARIOS:
+        if any(k[0] == s for k in list(data) + list(notes)):
+            out += scenario_table(data, notes, s, a.capacity)
+            out.append("")
+    if a.plot and plot(data, notes, a.plot, float(a.timeout_ms)):
+        out += [f"![p50/p99 latency and success per key and target]({a.plot_ref or a.plot})", ""]
+    out.append(f"<!-- END {a.section_id} -->")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
