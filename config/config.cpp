@@ -1,8 +1,9 @@
-// Loads pgsluice.toml into a Config. toml++ is used only inside this file;
-// every problem becomes a ConfigError with the place of the offending value.
+// Loads pgsluice.toml into a Config: the entry points and the core sections
+// ([proxy], [server], [databases], [auth], [users]); [limits] and [admission]
+// are read in config_limits.cpp. toml++ is used only inside config/; every
+// problem becomes a ConfigError with the place of the offending value.
 #include "config/config.h"
-
-#include <toml++/toml.h>
+#include "config/loader.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -43,26 +44,34 @@ const char* to_string(LogLevel l) {
   return "unknown";
 }
 
+const char* to_string(ClientKey k) {
+  switch (k) {
+    case ClientKey::Address: return "address";
+    case ClientKey::User: return "user";
+    case ClientKey::ApplicationName: return "application_name";
+    case ClientKey::Database: return "database";
+  }
+  return "unknown";
+}
+
+const char* to_string(AdmissionMode m) {
+  switch (m) {
+    case AdmissionMode::Off: return "off";
+    case AdmissionMode::Static: return "static";
+    case AdmissionMode::Adaptive: return "adaptive";
+  }
+  return "unknown";
+}
+
 std::string ConfigError::to_string() const {
   if (line == 0) return file + ": " + message;
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
 }
 
+namespace detail {
 namespace {
 
-// Inclusive bounds of an integer key.
-struct Range {
-  int64_t min;
-  int64_t max;
-};
-
-// A key as the user wrote it and the table it sits in, e.g. "port" in [server].
-struct KeyRef {
-  std::string_view key;
-  std::string_view section;  // "[proxy]", "[databases.bench]"
-};
-
-constexpr std::string_view kTopLevelTables[] = {"proxy", "server", "databases", "auth", "users"};
+constexpr std::string_view kTopLevelTables[] = {"proxy", "server", "databases", "auth", "users", "limits", "admission"};
 constexpr std::string_view kProxyKeys[] = {"listen",           "admin_listen",      "max_client_connections",
                                            "max_message_bytes", "login_timeout_ms", "shutdown_timeout_ms",
                                            "log_level"};
@@ -81,12 +90,6 @@ constexpr Range kIdleTimeoutMs{1000, 86400000};
 constexpr Range kMaxLifetimeMs{1000, 604800000};
 constexpr Range kPoolSize{1, 10000};
 
-template <typename E>
-struct EnumName {
-  std::string_view name;
-  E value;
-};
-
 constexpr EnumName<LogLevel> kLogLevels[] = {
     {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn}, {"error", LogLevel::Error}};
 constexpr EnumName<PoolMode> kPoolModes[] = {{"session", PoolMode::Session},
@@ -95,6 +98,39 @@ constexpr EnumName<AuthMethod> kAuthMethods[] = {{"trust", AuthMethod::Trust},
                                                  {"password", AuthMethod::Password},
                                                  {"md5", AuthMethod::Md5},
                                                  {"scram-sha-256", AuthMethod::ScramSha256}};
+
+// Splits "host:port" or "[v6]:port". Returns what is wrong, or "" when it parsed.
+std::string parse_endpoint(std::string_view text, Endpoint& out) {
+  std::string_view host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) return "has \"[\" without a closing \"]\"";
+    host = text.substr(1, close - 1);
+    std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') return "has no \":port\" after \"]\"";
+    port = rest.substr(1);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return "has no \":port\"";
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) return "has an IPv6 address without brackets";
+    port = text.substr(colon + 1);
+  }
+  if (host.empty()) return "has an empty host";
+  if (port.empty()) return "has an empty port";
+  bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  unsigned long value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (!digits || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+    return "has port " + quoted(port) + ", which is not a number in 1..65535";
+  }
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(value);
+  return "";
+}
+
+}  // namespace
 
 // Double-quoted, with quotes, backslashes and control characters escaped so
 // that whatever the user typed cannot break the one-line message.
@@ -164,161 +200,14 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-// The known name closest to `unknown`, if one is within two edits. A
-// duration written without its "_ms" suffix counts as a match too.
-template <size_t N>
-std::optional<std::string_view> closest(std::string_view unknown, const std::string_view (&known)[N]) {
-  for (std::string_view k : known) {
-    if (k.ends_with("_ms") && k.substr(0, k.size() - 3) == unknown) return k;
-  }
-  std::optional<std::string_view> best;
-  size_t best_distance = 3;
-  for (std::string_view k : known) {
-    size_t d = edit_distance(unknown, k);
-    if (d < best_distance) {
-      best_distance = d;
-      best = k;
-    }
-  }
-  return best;
+bool Loader::read_endpoint(const toml::node& node, KeyRef k, Endpoint& out) {
+  std::string text;
+  if (!read_string(node, k, text, true)) return false;
+  std::string problem = parse_endpoint(text, out);
+  if (problem.empty()) return true;
+  error(node, describe(k) + " " + problem + " (expected \"host:port\", IPv6 as \"[::1]:6432\")");
+  return false;
 }
-
-// Splits "host:port" or "[v6]:port". Returns what is wrong, or "" when it parsed.
-std::string parse_endpoint(std::string_view text, Endpoint& out) {
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find(']');
-    if (close == std::string_view::npos) return "has \"[\" without a closing \"]\"";
-    host = text.substr(1, close - 1);
-    std::string_view rest = text.substr(close + 1);
-    if (rest.empty() || rest.front() != ':') return "has no \":port\" after \"]\"";
-    port = rest.substr(1);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return "has no \":port\"";
-    host = text.substr(0, colon);
-    if (host.find(':') != std::string_view::npos) return "has an IPv6 address without brackets";
-    port = text.substr(colon + 1);
-  }
-  if (host.empty()) return "has an empty host";
-  if (port.empty()) return "has an empty port";
-  bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-  unsigned long value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (!digits || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-    return "has port " + quoted(port) + ", which is not a number in 1..65535";
-  }
-  out.host = std::string(host);
-  out.port = static_cast<uint16_t>(value);
-  return "";
-}
-
-// Per-database values before [server] defaults are filled in.
-struct DatabaseDraft {
-  DatabaseSettings settings;
-  std::optional<std::string> dbname;
-  std::optional<std::string> host;
-  std::optional<uint16_t> port;
-};
-
-class Loader {
- public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
-
-  // Reads a parsed document into `config`; problems go to errors().
-  void load(const toml::table& root, Config& config);
-
-  std::vector<ConfigError>& errors() { return errors_; }
-
- private:
-  void error(const toml::source_region& at, std::string message) {
-    errors_.push_back({file_, at.begin.line, at.begin.column, std::move(message)});
-  }
-  void error(const toml::node& at, std::string message) { error(at.source(), std::move(message)); }
-
-  template <size_t N>
-  void unknown_key(const toml::node& at, KeyRef k, const std::string_view (&known)[N]) {
-    std::string message = "unknown key " + quoted(k.key) + " in " + std::string(k.section);
-    if (auto suggestion = closest(k.key, known)) message += "; did you mean " + quoted(*suggestion) + "?";
-    error(at, std::move(message));
-  }
-
-  const toml::table* section_table(const toml::node& node, std::string_view section) {
-    if (const toml::table* t = node.as_table()) return t;
-    error(node, std::string(section) + " must be a table, not " + type_name(node));
-    return nullptr;
-  }
-
-  template <typename T>
-  bool read_integer(const toml::node& node, KeyRef k, Range r, T& out) {
-    const char* what = k.key.ends_with("_ms") ? "a whole number of milliseconds" : "an integer";
-    const auto* integer = node.as_integer();
-    if (integer == nullptr) {
-      error(node, describe(k) + " must be " + what + " in " + range_text(r) + ", not " + type_name(node));
-      return false;
-    }
-    int64_t v = integer->get();
-    if (v < r.min || v > r.max) {
-      error(node, describe(k) + " is " + std::to_string(v) + ", outside the allowed range " + range_text(r));
-      return false;
-    }
-    out = static_cast<T>(v);
-    return true;
-  }
-
-  bool read_string(const toml::node& node, KeyRef k, std::string& out, bool allow_empty) {
-    const auto* s = node.as_string();
-    if (s == nullptr) {
-      error(node, describe(k) + " must be a string, not " + type_name(node));
-      return false;
-    }
-    if (!allow_empty && s->get().empty()) {
-      error(node, describe(k) + " must not be empty");
-      return false;
-    }
-    out = s->get();
-    return true;
-  }
-
-  template <typename E, size_t N>
-  bool read_enum(const toml::node& node, KeyRef k, const EnumName<E> (&names)[N], E& out) {
-    std::string choices;
-    for (const auto& n : names) choices += (choices.empty() ? "" : ", ") + quoted(n.name);
-    const auto* s = node.as_string();
-    if (s == nullptr) {
-      error(node, describe(k) + " must be one of " + choices + ", not " + type_name(node));
-      return false;
-    }
-    for (const auto& n : names) {
-      if (s->get() == n.name) {
-        out = n.value;
-        return true;
-      }
-    }
-    error(node, describe(k) + " is " + quoted(s->get()) + "; expected one of " + choices);
-    return false;
-  }
-
-  bool read_endpoint(const toml::node& node, KeyRef k, Endpoint& out) {
-    std::string text;
-    if (!read_string(node, k, text, true)) return false;
-    std::string problem = parse_endpoint(text, out);
-    if (problem.empty()) return true;
-    error(node, describe(k) + " " + problem + " (expected \"host:port\", IPv6 as \"[::1]:6432\")");
-    return false;
-  }
-
-  void read_proxy(const toml::table& t, ProxySettings& p);
-  void read_server(const toml::table& t, ServerSettings& s);
-  void read_databases(const toml::table& t, std::map<std::string, DatabaseDraft>& drafts);
-  void read_database(const toml::table& t, const std::string& section, DatabaseDraft& d);
-  bool read_auth(const toml::table& t, AuthMethod& method);
-  void read_users(const toml::table& t, std::map<std::string, std::string>& users);
-
-  std::string file_;
-  std::vector<ConfigError> errors_;
-};
 
 void Loader::read_proxy(const toml::table& t, ProxySettings& p) {
   for (auto&& [key, node] : t) {
@@ -396,7 +285,7 @@ void Loader::read_database(const toml::table& t, const std::string& section, Dat
     } else if (k.key == "pool_mode") {
       read_enum(node, k, kPoolModes, d.settings.pool_mode);
     } else if (k.key == "pool_size") {
-      read_integer(node, k, kPoolSize, d.settings.pool_size);
+      d.pool_size_rejected = !read_integer(node, k, kPoolSize, d.settings.pool_size);
     } else {
       unknown_key(node, k, kDatabaseKeys);
     }
@@ -460,6 +349,10 @@ void Loader::load(const toml::table& root, Config& config) {
       users_node = &node;
       users_table = section_table(node, section);
       if (users_table != nullptr) read_users(*users_table, config.users);
+    } else if (name == "limits") {
+      if (const auto* t = section_table(node, section)) read_limits(*t, config.limits);
+    } else if (name == "admission") {
+      if (const auto* t = section_table(node, section)) read_admission(*t, config.admission);
     } else if (node.is_table()) {
       std::string message = "unknown table " + section;
       if (auto suggestion = closest(name, kTopLevelTables)) message += "; did you mean [" + std::string(*suggestion) + "]?";
@@ -494,6 +387,8 @@ void Loader::load(const toml::table& root, Config& config) {
     }
   }
 
+  check_admission(config, drafts);
+
   // Resolve per-database defaults now so the proxy never has to.
   for (auto& [name, d] : drafts) {
     DatabaseSettings s = std::move(d.settings);
@@ -503,6 +398,10 @@ void Loader::load(const toml::table& root, Config& config) {
     config.databases.emplace(name, std::move(s));
   }
 }
+
+}  // namespace detail
+
+namespace {
 
 LoadResult load(std::string_view text, const std::string& error_file, const std::string& config_path) {
   LoadResult result;
@@ -517,7 +416,7 @@ LoadResult load(std::string_view text, const std::string& error_file, const std:
     }
     Config config;
     config.path = config_path;
-    Loader loader(error_file);
+    detail::Loader loader(error_file);
     loader.load(root, config);
     result.errors = std::move(loader.errors());
     std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {

@@ -53,6 +53,40 @@ struct DatabaseSettings {
   uint32_t pool_size = 20;  // most server connections to this database, all users together
 };
 
+// What "a client" is for admission control.
+enum class ClientKey { Address, User, ApplicationName, Database };
+enum class AdmissionMode { Off, Static, Adaptive };
+const char* to_string(ClientKey k);      // "address" | "user" | "application_name" | "database"
+const char* to_string(AdmissionMode m);  // "off" | "static" | "adaptive"
+
+// [limits.clients.NAME]: overrides of the [limits] defaults for one client key.
+struct ClientOverride {
+  std::optional<uint32_t> max_concurrency;
+  std::optional<uint32_t> weight;
+  std::optional<uint32_t> max_queue;
+  std::optional<uint32_t> queue_timeout_ms;
+};
+
+struct LimitsSettings {
+  ClientKey client_key = ClientKey::Address;
+  uint32_t max_concurrency = 0;      // per key; 0 = no per-key limit. Range 0..10000
+  uint32_t weight = 1;               // 1..1000
+  uint32_t max_queue = 64;           // 0..100000 (0: never wait)
+  uint32_t queue_timeout_ms = 1000;  // 1..3600000
+  std::map<std::string, ClientOverride> clients;  // by key value, e.g. "10.0.0.5" or "app1"
+};
+
+struct AdmissionSettings {
+  AdmissionMode mode = AdmissionMode::Adaptive;
+  uint32_t min_limit = 2;            // 1..10000
+  uint32_t max_limit = 0;            // 0..10000; 0 = each database's pool_size
+  uint32_t initial_limit = 4;        // 1..10000
+  uint32_t codel_target_ms = 5;      // 1..10000
+  uint32_t codel_interval_ms = 100;  // 10..60000
+  uint32_t shed_wait_ms = 10;        // 1..60000
+  double latency_tolerance = 2.0;    // 1.1..10.0 (a float or an integer)
+};
+
 struct Config {
   std::string path;  // the file it was loaded from ("" for a string)
   ProxySettings proxy;
@@ -60,6 +94,8 @@ struct Config {
   std::map<std::string, DatabaseSettings> databases;
   AuthMethod auth_method = AuthMethod::ScramSha256;
   std::map<std::string, std::string> users;  // user name -> password
+  LimitsSettings limits;
+  AdmissionSettings admission;
 };
 
 struct ConfigError {

@@ -43,6 +43,7 @@ size_t ClientSession::on_input(std::string_view in) {
       case State::Auth: n = auth_input(in.substr(used)); break;
       case State::Ready: n = relay_input(in.substr(used)); break;
       case State::Welcome:
+      case State::WaitAdmission:
       case State::WaitServer:
       case State::WaitSync:
         stop_reading();  // held until the pool or server is ready
@@ -133,6 +134,16 @@ bool ClientSession::handle_startup(const proto::StartupPacket& p) {
     return false;
   }
   pool_ = &worker_.pool_for(*db, user_);
+  db_ = db;
+  switch (cfg.limits.client_key) {
+    case config::ClientKey::Address: client_key_ = peer_address(); break;
+    case config::ClientKey::User: client_key_ = user_; break;
+    case config::ClientKey::ApplicationName:
+      if (const std::string* app = wanted_.get("application_name")) client_key_ = *app;
+      break;
+    case config::ClientKey::Database: client_key_ = dbname; break;
+  }
+  key_id_ = db->admission->key(client_key_, worker_.key_policy(client_key_));
   begin_auth();
   return true;
 }
@@ -336,8 +347,11 @@ size_t ClientSession::relay_input(std::string_view in) {
       }
       continue;
     }
-    if (server_ == nullptr) {
+    if (!admitted_) {
+      // Between transactions: nothing is running for this client.
       if (type == fe::kTerminate) {
+        flush();
+        detach_server();
         close();
         return in.size();
       }
@@ -351,8 +365,13 @@ size_t ClientSession::relay_input(std::string_view in) {
         }
         continue;
       }
-      if (!start_transaction()) return pos;  // waiting, rejected (discarding) or closed
-      if (server_ == nullptr) continue;
+      flush();
+      Go go = admit_transaction();
+      if (go == Go::Wait) return pos;
+      if (go == Go::Rejected) continue;  // the rejected batch is discarded next
+    }
+    if (server_ == nullptr) {
+      if (!start_transaction()) return pos;  // waiting for a server, or its settings
     }
     if (type == fe::kTerminate) {
       flush();
@@ -377,9 +396,116 @@ size_t ClientSession::relay_input(std::string_view in) {
   return pos;
 }
 
-// Decides whether the transaction whose first message is at the head of the
-// input may start, and on which server connection. Admission control (a
-// later capability) plugs in here.
+// Admission happens when a transaction starts, never in the middle of one:
+// the message at the head of the input opens it.
+ClientSession::Go ClientSession::admit_transaction() {
+  admission::TicketId ticket = 0;
+  admission::RejectReason reason = admission::RejectReason::QueueFull;
+  switch (db_->admission->request(key_id_, Worker::now_us(), ticket, reason)) {
+    case admission::Verdict::Admit:
+      admitted_ = true;
+      return Go::Now;
+    case admission::Verdict::Queued:
+      ticket_ = ticket;
+      state_ = State::WaitAdmission;
+      worker_.admission_wait(ticket, this);
+      stop_reading();
+      worker_.admission_poll(*db_);  // arms the timeout
+      return Go::Wait;
+    case admission::Verdict::Reject:
+      reject_transaction(rejection(reason));
+      return Go::Rejected;
+  }
+  return Go::Wait;
+}
+
+void ClientSession::admission_decided(const admission::Outcome& outcome) {
+  if (state_ != State::WaitAdmission) {
+    if (outcome.admitted) db_->admission->finish(outcome.key, Worker::now_us());
+    return;
+  }
+  ticket_ = 0;
+  state_ = State::Ready;
+  if (outcome.admitted) {
+    admitted_ = true;
+  } else {
+    reject_transaction(rejection(outcome.reason));
+  }
+  worker_.defer_resume(this);
+}
+
+void ClientSession::transaction_ended() { finish_admission(); }
+
+void ClientSession::finish_admission() {
+  if (!admitted_) return;
+  admitted_ = false;
+  db_->admission->finish(key_id_, Worker::now_us());
+  worker_.admission_poll(*db_);
+}
+
+void ClientSession::withdraw_admission() {
+  if (state_ != State::WaitAdmission) return;
+  db_->admission->cancel(ticket_, Worker::now_us());
+  worker_.admission_forget(ticket_);
+  ticket_ = 0;
+  state_ = State::Ready;
+  worker_.admission_poll(*db_);
+}
+
+proto::ErrorFields ClientSession::rejection(admission::RejectReason reason) const {
+  const admission::KeyPolicy p = worker_.key_policy(client_key_);
+  const config::Config& cfg = worker_.config();
+  std::string why;
+  switch (reason) {
+    case admission::RejectReason::QueueFull:
+      why = "its queue is full (max_queue = " + std::to_string(p.max_queue) + ")";
+      break;
+    case admission::RejectReason::Timeout:
+      why = "no slot came free within queue_timeout_ms = " + std::to_string(p.queue_timeout_ms);
+      break;
+    case admission::RejectReason::Shed:
+      why = "it sends more than its share and its queue is standing; waits beyond " +
+            std::to_string(cfg.admission.shed_wait_ms) + " ms are cut";
+      break;
+    case admission::RejectReason::Predicted:
+      why = "at the current throughput it could not start within its allowed wait";
+      break;
+    case admission::RejectReason::Paused:
+      why = "the database is paused";
+      break;
+  }
+  proto::ErrorFields e;
+  e.severity = "ERROR";
+  e.sqlstate = "53300";
+  e.message = "pgsluice: transaction of client \"" + client_key_ + "\" (" +
+              config::to_string(cfg.limits.client_key) + ") rejected: " + why;
+  e.detail = "Limits for this client: max_concurrency = " +
+             (p.max_concurrency == 0 ? std::string("none") : std::to_string(p.max_concurrency)) +
+             ", weight = " + std::to_string(p.weight) + ", max_queue = " +
+             std::to_string(p.max_queue) + ", queue_timeout_ms = " +
+             std::to_string(p.queue_timeout_ms) + ". Database \"" + db_->settings.name +
+             "\": admission " + config::to_string(cfg.admission.mode) + ", limit " +
+             std::to_string(db_->admission->limit()) + ", running " +
+             std::to_string(db_->admission->running()) + ", queued " +
+             std::to_string(db_->admission->queued()) + ".";
+  e.hint = "Nothing ran; the connection is still usable. Retry the transaction after a short "
+           "backoff (100 ms or more), or spread the load over more clients.";
+  return e;
+}
+
+std::string ClientSession::peer_address() {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
+  char name[64] = {0};
+  if (ss.ss_family == AF_INET6)
+    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), name, sizeof name);
+  else
+    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), name, sizeof name);
+  return name;
+}
+
+// Finds the server connection for an admitted transaction.
 bool ClientSession::start_transaction() {
   ServerConnection* s = pool_->acquire(this);
   if (s == nullptr) {
@@ -409,6 +535,7 @@ void ClientSession::attach_server(ServerConnection* server) {
 
 void ClientSession::wait_failed(const proto::ErrorFields& error) {
   state_ = State::Ready;
+  finish_admission();
   reject_transaction(error);
   worker_.defer_resume(this);
 }
@@ -478,8 +605,10 @@ void ClientSession::detach_server() {
 // ---- worker events ----
 
 void ClientSession::cancel_requested() {
-  if (state_ == State::WaitServer) {
+  if (state_ == State::WaitAdmission || state_ == State::WaitServer) {
+    withdraw_admission();
     pool_->forget(this);
+    finish_admission();
     state_ = State::Ready;
     reject_transaction(make_error("ERROR", "57014", "canceling statement due to user request"));
     worker_.defer_resume(this);
@@ -501,7 +630,9 @@ void ClientSession::drain() {
 void ClientSession::terminate(const proto::ErrorFields& fatal_error) {
   if (closing()) return;
   if (pool_ != nullptr) pool_->forget(this);
+  withdraw_admission();
   detach_server();
+  finish_admission();
   std::string out;
   proto::write_error(out, fatal_error);
   send(out);
@@ -521,7 +652,9 @@ void ClientSession::on_disconnect(int status) {
 
 void ClientSession::on_closed() {
   if (pool_ != nullptr) pool_->forget(this);
+  withdraw_admission();
   detach_server();
+  finish_admission();
   worker_.client_closed(this);
 }
 

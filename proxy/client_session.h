@@ -31,6 +31,7 @@ class ClientSession final : public Peer {
     Auth,        // authentication exchange
     Welcome,     // authenticated, waiting for the pool's server parameters
     Ready,       // logged in; attached to a server or not
+    WaitAdmission,  // a transaction wants to start; queued by admission control
     WaitServer,  // a transaction wants to start; queued in the pool
     WaitSync,    // attached; the server is being brought to our settings
   };
@@ -42,7 +43,8 @@ class ClientSession final : public Peer {
   State state() const { return state_; }
   uint64_t connected_ms() const { return connected_ms_; }
   bool logging_in() const { return state_ == State::Startup || state_ == State::Auth; }
-  bool in_transaction() const { return server_ != nullptr || state_ == State::WaitServer; }
+  bool in_transaction() const { return admitted_ || state_ == State::WaitAdmission; }
+  const std::string& client_key() const { return client_key_; }
   bool mid_message() const { return pass_remaining_ > 0; }
   const ParamList& wanted_params() const { return wanted_; }
   ParamList& wanted_params() { return wanted_; }
@@ -66,6 +68,10 @@ class ClientSession final : public Peer {
   void server_sync_failed(const proto::ErrorFields& error);
   void server_drained();  // the server took our queued output: read the client again
 
+  // Admission: the fate of the queued transaction; the end of a running one.
+  void admission_decided(const admission::Outcome& outcome);
+  void transaction_ended();
+
   // Worker -> client.
   void resume();  // deferred: process input held while waiting
   void cancel_requested();
@@ -86,7 +92,13 @@ class ClientSession final : public Peer {
   void begin_auth();
   void auth_succeeded();
   void auth_failed();
+  enum class Go { Now, Wait, Rejected };
+  Go admit_transaction();
   bool start_transaction();
+  void finish_admission();
+  void withdraw_admission();
+  proto::ErrorFields rejection(admission::RejectReason reason) const;
+  std::string peer_address();
   bool begin_attach(ServerConnection* server);
   void reject_transaction(const proto::ErrorFields& error);
   void detach_server();
@@ -99,6 +111,11 @@ class ClientSession final : public Peer {
   Pool* pool_ = nullptr;
   ServerConnection* server_ = nullptr;
   std::string user_;
+  std::string client_key_;  // who this client is for admission control
+  DatabaseState* db_ = nullptr;
+  admission::KeyId key_id_ = 0;
+  admission::TicketId ticket_ = 0;  // while WaitAdmission
+  bool admitted_ = false;           // holds one unit of the database's admission limit
   ParamList wanted_;
   std::unique_ptr<proto::ScramServer> scram_;
   std::string md5_salt_;

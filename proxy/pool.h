@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "protocol/messages.h"
+#include "proxy/admission/admission.h"
 
 namespace pgs {
 
@@ -46,6 +47,8 @@ struct DatabaseState {
   uint64_t generation = 0;  // bumped when a change makes existing server connections stale
   bool removed = false;     // gone from the config; serves its current clients only
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools;  // by user
+  // Decides when each transaction may start on this database.
+  std::unique_ptr<admission::AdmissionController> admission;
 };
 
 using ServerParams = std::vector<std::pair<std::string, std::string>>;

@@ -263,6 +263,8 @@ void ServerConnection::set_idle(uint64_t now_ms) {
 void ServerConnection::attach(ClientSession* client, const std::string& sync_sql,
                               const ParamList& wanted) {
   client_ = client;
+  round_start_us_ = 0;
+  round_congested_ = false;
   expected_ready_ = 0;
   batch_open_ = false;
   txn_status_ = 'I';
@@ -317,7 +319,32 @@ void ServerConnection::terminate_and_close() {
   close_after_flush();
 }
 
+// A round trip runs from the first message the server must answer to the
+// ReadyForQuery that completes it: the database's own latency, without any
+// time the transaction spent queued in pgsluice.
+void ServerConnection::record_round() {
+  uint64_t now = Worker::now_us();
+  if (round_start_us_ != 0) {
+    DatabaseState& db = pool_.database();
+    if (db.admission) db.admission->record_sample(now - round_start_us_, round_congested_, now);
+  }
+  round_congested_ = false;
+  round_start_us_ = (expected_ready_ > 0 || batch_open_) ? now : 0;
+}
+
+bool ServerConnection::is_congestion_error(std::string_view body) {
+  // 57014 query_canceled (statement_timeout), 40001 serialization_failure,
+  // 40P01 deadlock_detected, 55P03 lock_not_available.
+  proto::ErrorFields e;
+  if (!proto::parse_error_fields(body, e)) return false;
+  return e.sqlstate == "57014" || e.sqlstate == "40001" || e.sqlstate == "40P01" ||
+         e.sqlstate == "55P03";
+}
+
 void ServerConnection::note_client_message(char type) {
+  if (round_start_us_ == 0 && type != fe::kCopyData && type != fe::kCopyDone &&
+      type != fe::kCopyFail)
+    round_start_us_ = Worker::now_us();
   switch (type) {
     case fe::kQuery:
     case fe::kFunctionCall:
@@ -466,11 +493,16 @@ size_t ServerConnection::relay_input(std::string_view in) {
     }
     char type = fr.header.type;
     size_t total = fr.header.total();
-    if (type == be::kReadyForQuery || type == be::kParameterStatus) {
+    if (type == be::kReadyForQuery || type == be::kParameterStatus ||
+        type == be::kErrorResponse) {
       if (avail < total) break;  // small: wait for the whole message
       std::string_view body = in.substr(pos + proto::kHeaderSize, fr.header.body_size());
       if (fwd == std::string_view::npos) fwd = pos;
       pos += total;
+      if (type == be::kErrorResponse) {
+        if (is_congestion_error(body)) round_congested_ = true;
+        continue;
+      }
       if (type == be::kParameterStatus) {
         note_parameter_status(body);
         std::string_view name, value;
@@ -490,13 +522,16 @@ size_t ServerConnection::relay_input(std::string_view in) {
       }
       txn_status_ = status;
       if (expected_ready_ > 0) --expected_ready_;
-      if (clean() && (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction ||
-                      worker_.draining())) {
+      record_round();
+      if (clean()) {
         flush();
-        client_ = nullptr;
-        c->server_released();
-        pool_.release(this);
-        return pos;
+        c->transaction_ended();
+        if (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction || worker_.draining()) {
+          client_ = nullptr;
+          c->server_released();
+          pool_.release(this);
+          return pos;
+        }
       }
       continue;
     }

@@ -78,6 +78,8 @@ class ServerConnection final : public Peer {
   void note_parameter_status(std::string_view body);
   void lost(const char* why);
   void finish_swallow();
+  void record_round();
+  static bool is_congestion_error(std::string_view body);
 
   uint64_t id_;
   Pool& pool_;
@@ -109,6 +111,8 @@ class ServerConnection final : public Peer {
   bool batch_open_ = false;      // extended-protocol messages forwarded since the last Sync
   char txn_status_ = 'I';
   size_t pass_remaining_ = 0;    // bytes of a partly relayed server message
+  uint64_t round_start_us_ = 0;  // first unanswered message forwarded (0: none)
+  bool round_congested_ = false;
 };
 
 }  // namespace pgs

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "proxy/cancel.h"
@@ -49,6 +50,8 @@ Worker::Worker(uv_loop_t* loop, ServerBudget& budget)
   resume_idle_.data = this;
   uv_timer_init(loop_, &drain_timer_);
   drain_timer_.data = this;
+  uv_timer_init(loop_, &admission_timer_);
+  admission_timer_.data = this;
   mock_verifier_ = proto::make_scram_verifier(proto::random_bytes(24));
 }
 
@@ -233,6 +236,13 @@ void Worker::apply_config(std::shared_ptr<const config::Config> cfg) {
                           db.settings.host != settings.host || db.settings.port != settings.port;
     db.removed = false;
     db.settings = settings;
+    admission::Settings as = admission_settings(settings);
+    if (!db.admission) {
+      db.admission = std::make_unique<admission::AdmissionController>(as);
+    } else {
+      db.admission->set_settings(as);
+      for (const auto& k : db.admission->snapshot().keys) db.admission->key(k.name, key_policy(k.name));
+    }
     if (target_changed) {
       ++db.generation;  // connections to the old target close when next idle
       db.address_ok = resolve(settings.host, settings.port, db.address, db.address_error);
@@ -242,6 +252,96 @@ void Worker::apply_config(std::shared_ptr<const config::Config> cfg) {
     for (auto& [u, pool] : db.pools)
       if (pool->has_waiters()) pool->try_launch();  // pool_size may have grown
   }
+}
+
+admission::Settings Worker::admission_settings(const config::DatabaseSettings& db) const {
+  const config::AdmissionSettings& a = config_->admission;
+  admission::Settings s;
+  switch (a.mode) {
+    case config::AdmissionMode::Off: s.mode = admission::Mode::Off; break;
+    case config::AdmissionMode::Static: s.mode = admission::Mode::Static; break;
+    case config::AdmissionMode::Adaptive: s.mode = admission::Mode::Adaptive; break;
+  }
+  // Never more transactions than server connections.
+  s.max_limit = a.max_limit == 0 ? db.pool_size : std::min(a.max_limit, db.pool_size);
+  s.min_limit = std::min(a.min_limit, s.max_limit);
+  s.initial_limit = std::clamp(a.initial_limit, s.min_limit, s.max_limit);
+  s.codel_target_ms = a.codel_target_ms;
+  s.codel_interval_ms = a.codel_interval_ms;
+  s.shed_wait_ms = a.shed_wait_ms;
+  s.latency_tolerance = a.latency_tolerance;
+  return s;
+}
+
+admission::KeyPolicy Worker::key_policy(const std::string& key) const {
+  const config::LimitsSettings& l = config_->limits;
+  admission::KeyPolicy p;
+  p.max_concurrency = l.max_concurrency;
+  p.weight = l.weight;
+  p.max_queue = l.max_queue;
+  p.queue_timeout_ms = l.queue_timeout_ms;
+  auto it = l.clients.find(key);
+  if (it != l.clients.end()) {
+    const config::ClientOverride& o = it->second;
+    if (o.max_concurrency) p.max_concurrency = *o.max_concurrency;
+    if (o.weight) p.weight = *o.weight;
+    if (o.max_queue) p.max_queue = *o.max_queue;
+    if (o.queue_timeout_ms) p.queue_timeout_ms = *o.queue_timeout_ms;
+  }
+  return p;
+}
+
+void Worker::admission_wait(admission::TicketId ticket, ClientSession* client) {
+  tickets_[ticket] = client->id();
+}
+
+void Worker::admission_forget(admission::TicketId ticket) { tickets_.erase(ticket); }
+
+void Worker::admission_poll(DatabaseState& db) {
+  for (int round = 0; round < 4; ++round) {
+    outcomes_.clear();
+    db.admission->poll(now_us(), outcomes_);
+    for (const admission::Outcome& o : outcomes_) {
+      auto t = tickets_.find(o.ticket);
+      if (t == tickets_.end()) {
+        if (o.admitted) db.admission->finish(o.key, now_us());  // its client is gone
+        continue;
+      }
+      uint64_t client_id = t->second;
+      tickets_.erase(t);
+      auto c = clients_.find(client_id);
+      if (c == clients_.end()) {
+        if (o.admitted) db.admission->finish(o.key, now_us());
+        continue;
+      }
+      c->second->admission_decided(o);
+    }
+    if (db.admission->next_deadline_us() != 0) break;
+  }
+  arm_admission_timer();
+}
+
+void Worker::arm_admission_timer() {
+  if (stopped_) return;
+  uint64_t earliest = UINT64_MAX;
+  for (auto& [name, db] : databases_)
+    if (db->admission) earliest = std::min(earliest, db->admission->next_deadline_us());
+  if (earliest == UINT64_MAX) {
+    uv_timer_stop(&admission_timer_);
+    return;
+  }
+  uint64_t now = now_us();
+  uint64_t delay_ms = earliest <= now ? 0 : (earliest - now + 999) / 1000;
+  uv_timer_start(&admission_timer_, on_admission_timer, delay_ms, 0);
+}
+
+void Worker::on_admission_timer(uv_timer_t* t) {
+  auto* self = static_cast<Worker*>(t->data);
+  for (auto& [name, db] : self->databases_) {
+    if (!db->admission) continue;
+    self->admission_poll(*db);
+  }
+  self->arm_admission_timer();
 }
 
 void Worker::rebuild_users() {
@@ -317,6 +417,7 @@ void Worker::stop_now() {
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&admission_timer_), nullptr);
   if (on_stopped_) on_stopped_();
 }
 

@@ -71,10 +71,21 @@ class Worker {
   config::PoolMode pool_mode_of(Pool& pool) const { return pool.database().settings.pool_mode; }
   void set_on_stopped(std::function<void()> f) { on_stopped_ = std::move(f); }
 
+  // Admission: microsecond clock, ticket bookkeeping, and polling the
+  // controllers when something changed or a deadline is due.
+  static uint64_t now_us() { return uv_hrtime() / 1000; }
+  void admission_wait(admission::TicketId ticket, ClientSession* client);
+  void admission_forget(admission::TicketId ticket);
+  void admission_poll(DatabaseState& db);
+  admission::KeyPolicy key_policy(const std::string& key) const;
+
  private:
   static void on_connection(uv_stream_t* server, int status);
   static void on_tick(uv_timer_t* t);
   static void on_idle(uv_idle_t* h);
+  static void on_admission_timer(uv_timer_t* t);
+  void arm_admission_timer();
+  admission::Settings admission_settings(const config::DatabaseSettings& db) const;
   bool listen_on(const config::Endpoint& ep, std::string& error);
   void accept_client(uv_stream_t* listener);
   void tick();
@@ -88,6 +99,9 @@ class Worker {
   uv_timer_t tick_timer_;
   uv_idle_t resume_idle_;
   uv_timer_t drain_timer_;
+  uv_timer_t admission_timer_;
+  std::unordered_map<admission::TicketId, uint64_t> tickets_;  // ticket -> client id
+  std::vector<admission::Outcome> outcomes_;  // reused by admission_poll
   std::map<std::string, std::unique_ptr<DatabaseState>, std::less<>> databases_;
   std::map<std::string, UserAuth, std::less<>> users_;
   proto::ScramVerifier mock_verifier_;  // for unknown users: fail at the proof, reveal nothing

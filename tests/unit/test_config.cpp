@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 namespace pgs::config {
@@ -242,13 +243,33 @@ std::vector<IntegerKey> integer_keys() {
       {"server", "max_lifetime_ms", 1000, 604800000, [](const Config& c) { return c.server.max_lifetime_ms; }},
       {"databases.db", "port", 1, 65535, [](const Config& c) { return c.databases.at("db").port; }},
       {"databases.db", "pool_size", 1, 10000, [](const Config& c) { return c.databases.at("db").pool_size; }},
+      {"limits", "max_concurrency", 0, 10000, [](const Config& c) { return c.limits.max_concurrency; }},
+      {"limits", "weight", 1, 1000, [](const Config& c) { return c.limits.weight; }},
+      {"limits", "max_queue", 0, 100000, [](const Config& c) { return c.limits.max_queue; }},
+      {"limits", "queue_timeout_ms", 1, 3600000, [](const Config& c) { return c.limits.queue_timeout_ms; }},
+      {"limits.clients.\"10.0.0.5\"", "max_concurrency", 0, 10000,
+       [](const Config& c) { return c.limits.clients.at("10.0.0.5").max_concurrency.value_or(99999); }},
+      {"limits.clients.\"10.0.0.5\"", "weight", 1, 1000,
+       [](const Config& c) { return c.limits.clients.at("10.0.0.5").weight.value_or(99999); }},
+      {"limits.clients.\"10.0.0.5\"", "max_queue", 0, 100000,
+       [](const Config& c) { return c.limits.clients.at("10.0.0.5").max_queue.value_or(999999); }},
+      {"limits.clients.\"10.0.0.5\"", "queue_timeout_ms", 1, 3600000,
+       [](const Config& c) { return c.limits.clients.at("10.0.0.5").queue_timeout_ms.value_or(9999999); }},
+      {"admission", "min_limit", 1, 10000, [](const Config& c) { return c.admission.min_limit; }},
+      {"admission", "max_limit", 0, 10000, [](const Config& c) { return c.admission.max_limit; }},
+      {"admission", "initial_limit", 1, 10000, [](const Config& c) { return c.admission.initial_limit; }},
+      {"admission", "codel_target_ms", 1, 10000, [](const Config& c) { return c.admission.codel_target_ms; }},
+      {"admission", "codel_interval_ms", 10, 60000, [](const Config& c) { return c.admission.codel_interval_ms; }},
+      {"admission", "shed_wait_ms", 1, 60000, [](const Config& c) { return c.admission.shed_wait_ms; }},
   };
 }
 
-// The key under test is always on line 2, right after its table header.
+// The key under test is always on line 2, right after its table header. The
+// database's pool is as large as it gets so that [admission] limits at their
+// top edge fit it.
 std::string with_key(const IntegerKey& k, const std::string& value) {
   std::string text = "[" + std::string(k.section) + "]\n" + k.key + " = " + value + "\n";
-  if (std::string(k.section) != "databases.db") text += "[databases.db]\n";
+  if (std::string(k.section) != "databases.db") text += "[databases.db]\npool_size = 10000\n";
   return text + "[users]\nu = \"p\"\n";
 }
 
@@ -544,6 +565,22 @@ TEST(ConfigFile, ExampleLoadsCleanAndDocumentsTheDefaults) {
   EXPECT_EQ(c.databases.at("bench").pool_size, DatabaseSettings{}.pool_size);
   EXPECT_EQ(c.auth_method, AuthMethod::ScramSha256);
   EXPECT_EQ(c.users.at("bench"), "bench");
+  LimitsSettings l;
+  AdmissionSettings a;
+  EXPECT_EQ(c.limits.client_key, l.client_key);
+  EXPECT_EQ(c.limits.max_concurrency, l.max_concurrency);
+  EXPECT_EQ(c.limits.weight, l.weight);
+  EXPECT_EQ(c.limits.max_queue, l.max_queue);
+  EXPECT_EQ(c.limits.queue_timeout_ms, l.queue_timeout_ms);
+  EXPECT_TRUE(c.limits.clients.empty());  // the example's override is commented out
+  EXPECT_EQ(c.admission.mode, a.mode);
+  EXPECT_EQ(c.admission.min_limit, a.min_limit);
+  EXPECT_EQ(c.admission.max_limit, a.max_limit);
+  EXPECT_EQ(c.admission.initial_limit, a.initial_limit);
+  EXPECT_EQ(c.admission.codel_target_ms, a.codel_target_ms);
+  EXPECT_EQ(c.admission.codel_interval_ms, a.codel_interval_ms);
+  EXPECT_EQ(c.admission.shed_wait_ms, a.shed_wait_ms);
+  EXPECT_EQ(c.admission.latency_tolerance, a.latency_tolerance);
 }
 
 // Every prefix of the example is either a valid config or a list of errors
@@ -588,6 +625,401 @@ TEST(ConfigFile, ErrorsNameTheFile) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].to_string(),
             std::string(path) + ":2:13: \"pool_size\" in [databases.db] is 0, outside the allowed range 1..10000");
+}
+
+// ---- [limits] and [admission] ----
+
+TEST(ConfigEnums, LimitsAndAdmissionToString) {
+  EXPECT_STREQ(to_string(ClientKey::Address), "address");
+  EXPECT_STREQ(to_string(ClientKey::User), "user");
+  EXPECT_STREQ(to_string(ClientKey::ApplicationName), "application_name");
+  EXPECT_STREQ(to_string(ClientKey::Database), "database");
+  EXPECT_STREQ(to_string(AdmissionMode::Off), "off");
+  EXPECT_STREQ(to_string(AdmissionMode::Static), "static");
+  EXPECT_STREQ(to_string(AdmissionMode::Adaptive), "adaptive");
+}
+
+void expect_default_limits(const Config& c) {
+  EXPECT_EQ(c.limits.client_key, ClientKey::Address);
+  EXPECT_EQ(c.limits.max_concurrency, 0u);
+  EXPECT_EQ(c.limits.weight, 1u);
+  EXPECT_EQ(c.limits.max_queue, 64u);
+  EXPECT_EQ(c.limits.queue_timeout_ms, 1000u);
+  EXPECT_TRUE(c.limits.clients.empty());
+  EXPECT_EQ(c.admission.mode, AdmissionMode::Adaptive);
+  EXPECT_EQ(c.admission.min_limit, 2u);
+  EXPECT_EQ(c.admission.max_limit, 0u);
+  EXPECT_EQ(c.admission.initial_limit, 4u);
+  EXPECT_EQ(c.admission.codel_target_ms, 5u);
+  EXPECT_EQ(c.admission.codel_interval_ms, 100u);
+  EXPECT_EQ(c.admission.shed_wait_ms, 10u);
+  EXPECT_EQ(c.admission.latency_tolerance, 2.0);
+}
+
+TEST(ConfigLimits, Defaults) {
+  expect_default_limits(loads_clean(kMinimal));
+  expect_default_limits(loads_clean(std::string(kMinimal) + "[limits]\n[limits.clients]\n[admission]\n"));
+}
+
+TEST(ConfigLimits, EveryKeyParsed) {
+  Config c = loads_clean(std::string(kMinimal) + R"(
+[limits]
+client_key = "user"
+max_concurrency = 8
+weight = 3
+max_queue = 0
+queue_timeout_ms = 250
+
+[limits.clients."10.0.0.5"]
+max_concurrency = 4
+weight = 2
+max_queue = 16
+queue_timeout_ms = 500
+
+[admission]
+mode = "static"
+min_limit = 3
+max_limit = 16
+initial_limit = 5
+codel_target_ms = 7
+codel_interval_ms = 200
+shed_wait_ms = 20
+latency_tolerance = 2.5
+)");
+  EXPECT_EQ(c.limits.client_key, ClientKey::User);
+  EXPECT_EQ(c.limits.max_concurrency, 8u);
+  EXPECT_EQ(c.limits.weight, 3u);
+  EXPECT_EQ(c.limits.max_queue, 0u);
+  EXPECT_EQ(c.limits.queue_timeout_ms, 250u);
+  ASSERT_EQ(c.limits.clients.size(), 1u);
+  const ClientOverride& o = c.limits.clients.at("10.0.0.5");
+  EXPECT_EQ(o.max_concurrency, 4u);
+  EXPECT_EQ(o.weight, 2u);
+  EXPECT_EQ(o.max_queue, 16u);
+  EXPECT_EQ(o.queue_timeout_ms, 500u);
+  EXPECT_EQ(c.admission.mode, AdmissionMode::Static);
+  EXPECT_EQ(c.admission.min_limit, 3u);
+  EXPECT_EQ(c.admission.max_limit, 16u);
+  EXPECT_EQ(c.admission.initial_limit, 5u);
+  EXPECT_EQ(c.admission.codel_target_ms, 7u);
+  EXPECT_EQ(c.admission.codel_interval_ms, 200u);
+  EXPECT_EQ(c.admission.shed_wait_ms, 20u);
+  EXPECT_EQ(c.admission.latency_tolerance, 2.5);
+}
+
+TEST(ConfigLimits, EnumValues) {
+  for (auto [text, key] : {std::pair{"address", ClientKey::Address}, std::pair{"user", ClientKey::User},
+                           std::pair{"application_name", ClientKey::ApplicationName},
+                           std::pair{"database", ClientKey::Database}}) {
+    Config c = loads_clean(std::string(kMinimal) + "[limits]\nclient_key = \"" + text + "\"\n");
+    EXPECT_EQ(c.limits.client_key, key) << text;
+  }
+  for (auto [text, mode] : {std::pair{"off", AdmissionMode::Off}, std::pair{"static", AdmissionMode::Static},
+                            std::pair{"adaptive", AdmissionMode::Adaptive}}) {
+    Config c = loads_clean(std::string(kMinimal) + "[admission]\nmode = \"" + text + "\"\n");
+    EXPECT_EQ(c.admission.mode, mode) << text;
+  }
+  ConfigError e = single_error(std::string(kMinimal) + "[limits]\nclient_key = \"ip\"\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:14: \"client_key\" in [limits] is \"ip\"; expected one of \"address\", "
+                           "\"user\", \"application_name\", \"database\"");
+  e = single_error(std::string(kMinimal) + "[limits]\nclient_key = \"application-name\"\n");
+  EXPECT_EQ(e.line, 5u);
+  e = single_error(std::string(kMinimal) + "[admission]\nmode = \"Adaptive\"\n");
+  EXPECT_EQ(e.to_string(),
+            "test.toml:5:8: \"mode\" in [admission] is \"Adaptive\"; expected one of \"off\", \"static\", \"adaptive\"");
+  e = single_error(std::string(kMinimal) + "[admission]\nmode = false\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:8: \"mode\" in [admission] must be one of \"off\", \"static\", "
+                           "\"adaptive\", not a boolean");
+  e = single_error(std::string(kMinimal) + "[limits]\nclient_key = 1\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:14: \"client_key\" in [limits] must be one of \"address\", \"user\", "
+                           "\"application_name\", \"database\", not an integer");
+}
+
+TEST(ConfigLimits, LatencyToleranceTakesFloatsAndIntegers) {
+  for (auto [text, value] : {std::pair{"1.1", 1.1}, std::pair{"10.0", 10.0}, std::pair{"10", 10.0},
+                             std::pair{"2", 2.0}, std::pair{"3.75", 3.75}, std::pair{"15e-1", 1.5}}) {
+    Config c = loads_clean(std::string(kMinimal) + "[admission]\nlatency_tolerance = " + text + "\n");
+    EXPECT_EQ(c.admission.latency_tolerance, value) << text;
+  }
+  for (auto [text, shown] : {std::pair{"1.0999", "1.0999"}, std::pair{"10.000001", "10.000001"},
+                             std::pair{"1", "1"}, std::pair{"11", "11"}, std::pair{"0.0", "0.0"},
+                             std::pair{"-2.0", "-2.0"}, std::pair{"1e300", "1e+300"}, std::pair{"nan", "nan"},
+                             std::pair{"inf", "inf"}, std::pair{"-inf", "-inf"}}) {
+    ConfigError e = single_error(std::string(kMinimal) + "[admission]\nlatency_tolerance = " + text + "\n");
+    EXPECT_EQ(e.to_string(), std::string("test.toml:5:21: \"latency_tolerance\" in [admission] is ") + shown +
+                                 ", outside the allowed range 1.1..10.0");
+  }
+  for (auto [text, type] : {std::pair{"\"2.0\"", "a string"}, std::pair{"true", "a boolean"},
+                            std::pair{"[2.0]", "an array"}, std::pair{"{}", "a table"}}) {
+    ConfigError e = single_error(std::string(kMinimal) + "[admission]\nlatency_tolerance = " + text + "\n");
+    EXPECT_EQ(e.to_string(), std::string("test.toml:5:21: \"latency_tolerance\" in [admission] must be a number "
+                                         "in 1.1..10.0, not ") + type);
+  }
+}
+
+TEST(ConfigLimits, ClientOverrides) {
+  Config c = loads_clean(std::string(kMinimal) + R"(
+[limits]
+max_queue = 8
+[limits.clients."10.0.0.5"]
+weight = 2
+[limits.clients."::1"]
+max_queue = 3
+[limits.clients."my app"]
+queue_timeout_ms = 9
+[limits.clients.app1]
+[limits.clients."caf\u00e9"]
+max_concurrency = 0
+)");
+  EXPECT_EQ(c.limits.max_queue, 8u);
+  ASSERT_EQ(c.limits.clients.size(), 5u);
+  // Fields that are not written stay unset: the proxy falls back to [limits].
+  const ClientOverride& addr = c.limits.clients.at("10.0.0.5");
+  EXPECT_EQ(addr.weight, 2u);
+  EXPECT_FALSE(addr.max_concurrency.has_value());
+  EXPECT_FALSE(addr.max_queue.has_value());
+  EXPECT_FALSE(addr.queue_timeout_ms.has_value());
+  EXPECT_EQ(c.limits.clients.at("::1").max_queue, 3u);
+  EXPECT_EQ(c.limits.clients.at("my app").queue_timeout_ms, 9u);
+  const ClientOverride& bare = c.limits.clients.at("app1");
+  EXPECT_FALSE(bare.max_concurrency || bare.weight || bare.max_queue || bare.queue_timeout_ms);
+  EXPECT_EQ(c.limits.clients.at("caf\xc3\xa9").max_concurrency, 0u);
+
+  // Inline tables and dotted keys say the same thing.
+  c = loads_clean(std::string(kMinimal) + "[limits]\nclients = { \"a.b\" = { weight = 5 }, c = {} }\n");
+  EXPECT_EQ(c.limits.clients.at("a.b").weight, 5u);
+  EXPECT_EQ(c.limits.clients.count("c"), 1u);
+  c = loads_clean(std::string(kMinimal) + "[limits]\nclients.\"10.0.0.6\".max_queue = 1\n");
+  EXPECT_EQ(c.limits.clients.at("10.0.0.6").max_queue, 1u);
+}
+
+TEST(ConfigLimits, ClientOverrideErrors) {
+  // Quoted names appear quoted in messages.
+  ConfigError e = single_error(std::string(kMinimal) + "[limits.clients.\"my app\"]\nweight = 0\n");
+  EXPECT_EQ(e.to_string(),
+            "test.toml:5:10: \"weight\" in [limits.clients.\"my app\"] is 0, outside the allowed range 1..1000");
+  e = single_error(std::string(kMinimal) + "[limits.clients.\"10.0.0.5\"]\nmax_queue = \"16\"\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:13: \"max_queue\" in [limits.clients.\"10.0.0.5\"] must be an integer "
+                           "in 0..100000, not a string");
+  // An unquoted address is four nested tables.
+  e = single_error(std::string(kMinimal) + "[limits.clients.10.0.0.5]\nweight = 2\n");
+  EXPECT_EQ(e.to_string(), "test.toml:4:1: unknown key \"0\" in [limits.clients.10]; a client name with dots "
+                           "must be quoted, as in [limits.clients.\"10.0.0.5\"]");
+  e = single_error(std::string(kMinimal) + "[limits.clients.\"\"]\nweight = 2\n");
+  EXPECT_EQ(e.to_string(), "test.toml:4:1: a client name in [limits.clients] must not be empty");
+  e = single_error(std::string(kMinimal) + "[limits.clients]\n\"\" = {}\nok = {}\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:6: a client name in [limits.clients] must not be empty");
+  // clients must be a table of tables.
+  e = single_error(std::string(kMinimal) + "[limits.clients]\napp = 3\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:7: [limits.clients.app] must be a table, not an integer");
+  e = single_error(std::string(kMinimal) + "[limits.clients]\n\"10.0.0.5\" = \"x\"\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:14: [limits.clients.\"10.0.0.5\"] must be a table, not a string");
+  e = single_error(std::string(kMinimal) + "[limits]\nclients = \"app\"\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:11: [limits.clients] must be a table, not a string");
+  e = single_error(std::string(kMinimal) + "[[limits.clients]]\nweight = 1\n");
+  EXPECT_EQ(e.message, "[limits.clients] must be a table, not an array");
+  EXPECT_EQ(e.line, 4u);
+  e = single_error(std::string("limits = 1\n") + kMinimal);
+  EXPECT_EQ(e.to_string(), "test.toml:1:10: [limits] must be a table, not an integer");
+  e = single_error(std::string("admission = \"adaptive\"\n") + kMinimal);
+  EXPECT_EQ(e.to_string(), "test.toml:1:13: [admission] must be a table, not a string");
+}
+
+// [databases.db] has pool_size 20 throughout; [admission] is on line 4.
+std::string with_admission(const std::string& lines) {
+  return std::string(kMinimal) + "[admission]\n" + lines;
+}
+
+TEST(ConfigConsistency, MinAndMaxLimit) {
+  ConfigError e = single_error(with_admission("max_limit = 8\nmin_limit = 9\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:6:13: \"min_limit\" in [admission] is 9, above max_limit 8: the "
+                           "concurrency limit stays within min_limit..max_limit");
+  // The default min_limit (2) is never blamed: the written max_limit is.
+  e = single_error(with_admission("max_limit = 1\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:5:13: \"max_limit\" in [admission] is 1, below min_limit 2 (the default): "
+                           "the concurrency limit stays within min_limit..max_limit");
+  loads_clean(with_admission("min_limit = 8\nmax_limit = 8\ninitial_limit = 8\n"));
+  // max_limit 0 is each database's pool_size: nothing to compare here.
+  loads_clean(with_admission("min_limit = 20\nmax_limit = 0\ninitial_limit = 1\n"));
+}
+
+TEST(ConfigConsistency, InitialLimitWithinMinAndMax) {
+  ConfigError e = single_error(with_admission("max_limit = 8\ninitial_limit = 9\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:6:17: \"initial_limit\" in [admission] is 9, above max_limit 8: the "
+                           "concurrency limit starts at initial_limit, within min_limit..max_limit");
+  e = single_error(with_admission("min_limit = 5\nmax_limit = 8\ninitial_limit = 4\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:7:17: \"initial_limit\" in [admission] is 4, below min_limit 5: the "
+                           "concurrency limit starts at initial_limit, within min_limit..max_limit");
+  // The default initial_limit (4) outside: the written bound is blamed.
+  e = single_error(with_admission("max_limit = 3\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:5:13: \"max_limit\" in [admission] is 3, below initial_limit 4 (the "
+                           "default): the concurrency limit starts at initial_limit, within min_limit..max_limit");
+  e = single_error(with_admission("min_limit = 6\nmax_limit = 8\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:5:13: \"min_limit\" in [admission] is 6, above initial_limit 4 (the "
+                           "default): the concurrency limit starts at initial_limit, within min_limit..max_limit");
+  // Both edges are inside.
+  loads_clean(with_admission("min_limit = 3\nmax_limit = 8\ninitial_limit = 3\n"));
+  loads_clean(with_admission("min_limit = 3\nmax_limit = 8\ninitial_limit = 8\n"));
+  // min_limit above max_limit leaves no valid initial_limit: one complaint, not two.
+  e = single_error(with_admission("min_limit = 9\nmax_limit = 8\ninitial_limit = 20\n"));
+  EXPECT_EQ(e.line, 5u);
+}
+
+TEST(ConfigConsistency, LimitsAgainstPoolSizes) {
+  const std::string dbs = "[databases.bench]\npool_size = 20\n[auth]\nmethod = \"trust\"\n[admission]\n";
+  ConfigError e = single_error(dbs + "max_limit = 30\n");
+  EXPECT_EQ(e.to_string(), "test.toml:6:13: \"max_limit\" in [admission] is 30, above pool_size 20 of "
+                           "[databases.bench]: pgsluice cannot run more transactions than it has server connections");
+  e = single_error(dbs + "min_limit = 21\n");
+  EXPECT_EQ(e.to_string(), "test.toml:6:13: \"min_limit\" in [admission] is 21, above pool_size 20 of "
+                           "[databases.bench]: pgsluice cannot run more transactions than it has server connections");
+  loads_clean(dbs + "min_limit = 20\nmax_limit = 20\ninitial_limit = 20\n");
+
+  // Every database that is too small is named; quoted names stay quoted.
+  const std::string two = dbs + "max_limit = 25\n[databases.\"my.db\"]\npool_size = 10\n";
+  LoadResult r = load(two);
+  ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].to_string(), "test.toml:6:13: \"max_limit\" in [admission] is 25, above pool_size 20 of "
+                                     "[databases.bench]: pgsluice cannot run more transactions than it has server "
+                                     "connections");
+  EXPECT_EQ(r.errors[1].to_string(), "test.toml:6:13: \"max_limit\" in [admission] is 25, above pool_size 10 of "
+                                     "[databases.\"my.db\"]: pgsluice cannot run more transactions than it has "
+                                     "server connections");
+  e = single_error(dbs + "max_limit = 15\n[databases.\"my.db\"]\npool_size = 10\n");
+  EXPECT_NE(e.message.find("above pool_size 10 of [databases.\"my.db\"]"), std::string::npos) << e.message;
+
+  // The default min_limit (2) is simply capped by a smaller pool: existing
+  // configs with pool_size = 1 keep loading.
+  Config c = loads_clean("[databases.db]\npool_size = 1\n[auth]\nmethod = \"trust\"\n");
+  EXPECT_EQ(c.admission.min_limit, 2u);
+  loads_clean("[databases.db]\npool_size = 1\n[auth]\nmethod = \"trust\"\n[admission]\nmin_limit = 1\n");
+}
+
+TEST(ConfigConsistency, ClientConcurrencyAgainstMaxLimit) {
+  ConfigError e = single_error(with_admission("max_limit = 8\n[limits.clients.\"10.0.0.5\"]\nmax_concurrency = 9\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:7:19: \"max_concurrency\" in [limits.clients.\"10.0.0.5\"] is 9, above "
+                           "max_limit 8 in [admission]: one client cannot run more transactions than all clients "
+                           "together");
+  // The [limits] default for every key likewise.
+  e = single_error(with_admission("max_limit = 8\n[limits]\nmax_concurrency = 9\n"));
+  EXPECT_EQ(e.to_string(), "test.toml:7:19: \"max_concurrency\" in [limits] is 9, above max_limit 8 in "
+                           "[admission]: one client cannot run more transactions than all clients together");
+  loads_clean(with_admission("max_limit = 8\n[limits.clients.app]\nmax_concurrency = 8\n"));
+  // max_limit 0: the pool size applies per database; nothing to compare here.
+  loads_clean(with_admission("max_limit = 0\n[limits.clients.app]\nmax_concurrency = 10000\n"));
+  loads_clean(std::string(kMinimal) + "[limits.clients.app]\nmax_concurrency = 10000\n");
+}
+
+TEST(ConfigConsistency, RejectedValuesTakePartInNoCheck) {
+  // Each is reported once, for what is wrong with it, and never compared
+  // with anything while it stands at its default.
+  ConfigError e = single_error(with_admission("max_limit = 20000\n"));
+  EXPECT_EQ(e.message, "\"max_limit\" in [admission] is 20000, outside the allowed range 0..10000");
+  e = single_error(with_admission("min_limit = \"9\"\nmax_limit = 8\n"));
+  EXPECT_EQ(e.message, "\"min_limit\" in [admission] must be an integer in 1..10000, not a string");
+  e = single_error(with_admission("max_limit = 8\ninitial_limit = 0\n"));
+  EXPECT_EQ(e.message, "\"initial_limit\" in [admission] is 0, outside the allowed range 1..10000");
+  e = single_error("[databases.db]\npool_size = 0\n[auth]\nmethod = \"trust\"\n[admission]\nmax_limit = 30\n");
+  EXPECT_EQ(e.message, "\"pool_size\" in [databases.db] is 0, outside the allowed range 1..10000");
+  e = single_error(with_admission("max_limit = 8\n[limits.clients.app]\nmax_concurrency = 20000\n"));
+  EXPECT_EQ(e.message, "\"max_concurrency\" in [limits.clients.app] is 20000, outside the allowed range 0..10000");
+  e = single_error(with_admission("max_limit = \"eight\"\n[limits.clients.app]\nmax_concurrency = 9\n"));
+  EXPECT_EQ(e.line, 5u);
+}
+
+TEST(ConfigUnknown, LimitsAndAdmissionKeys) {
+  ConfigError e = single_error(std::string(kMinimal) + "[limits]\nmaxconcurrency = 1\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:18: unknown key \"maxconcurrency\" in [limits]; "
+                           "did you mean \"max_concurrency\"?");
+  e = single_error(std::string(kMinimal) + "[limits]\nqueue_timeout = 5\n");
+  EXPECT_EQ(e.message, "unknown key \"queue_timeout\" in [limits]; did you mean \"queue_timeout_ms\"?");
+  e = single_error(std::string(kMinimal) + "[limits]\nclientkey = \"user\"\n");
+  EXPECT_EQ(e.message, "unknown key \"clientkey\" in [limits]; did you mean \"client_key\"?");
+  e = single_error(std::string(kMinimal) + "[limits.client.app]\nweight = 1\n");
+  EXPECT_EQ(e.to_string(), "test.toml:4:1: unknown key \"client\" in [limits]; did you mean \"clients\"?");
+  e = single_error(std::string(kMinimal) + "[limits]\nfrobnicate = 1\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:14: unknown key \"frobnicate\" in [limits]");
+
+  e = single_error(std::string(kMinimal) + "[limits.clients.\"10.0.0.5\"]\nwieght = 2\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:10: unknown key \"wieght\" in [limits.clients.\"10.0.0.5\"]; "
+                           "did you mean \"weight\"?");
+  e = single_error(std::string(kMinimal) + "[limits.clients.app]\nqueue_timeout = 2\n");
+  EXPECT_EQ(e.message, "unknown key \"queue_timeout\" in [limits.clients.app]; did you mean \"queue_timeout_ms\"?");
+  e = single_error(std::string(kMinimal) + "[limits.clients.app]\nclient_key = \"user\"\n");
+  EXPECT_EQ(e.message, "unknown key \"client_key\" in [limits.clients.app]");
+
+  e = single_error(std::string(kMinimal) + "[admission]\nmod = \"off\"\n");
+  EXPECT_EQ(e.to_string(), "test.toml:5:7: unknown key \"mod\" in [admission]; did you mean \"mode\"?");
+  e = single_error(std::string(kMinimal) + "[admission]\ncodel_target = 5\n");
+  EXPECT_EQ(e.message, "unknown key \"codel_target\" in [admission]; did you mean \"codel_target_ms\"?");
+  e = single_error(std::string(kMinimal) + "[admission]\nlatency_tolerence = 2.0\n");
+  EXPECT_EQ(e.message, "unknown key \"latency_tolerence\" in [admission]; did you mean \"latency_tolerance\"?");
+  e = single_error(std::string(kMinimal) + "[admission]\nmaxlimit = 8\n");
+  EXPECT_EQ(e.message, "unknown key \"maxlimit\" in [admission]; did you mean \"max_limit\"?");
+  e = single_error(std::string(kMinimal) + "[admission]\nlimit = 8\n");
+  EXPECT_EQ(e.message, "unknown key \"limit\" in [admission]");
+
+  e = single_error(std::string(kMinimal) + "[limit]\n");
+  EXPECT_EQ(e.to_string(), "test.toml:4:1: unknown table [limit]; did you mean [limits]?");
+  e = single_error(std::string(kMinimal) + "[admision]\n");
+  EXPECT_EQ(e.to_string(), "test.toml:4:1: unknown table [admision]; did you mean [admission]?");
+}
+
+TEST(ConfigErrors, LimitsAndAdmissionReportedInFileOrder) {
+  LoadResult r = load(R"([admission]
+max_limit = 30
+mode = "fast"
+latency_tolerance = 0.5
+[limits]
+client_key = "host"
+weight = 0
+[limits.clients."10.0.0.5"]
+max_concurrency = 31
+[databases.db]
+pool_size = 20
+[users]
+u = "p"
+)");
+  ASSERT_FALSE(r.config.has_value());
+  std::vector<std::string> got;
+  for (const auto& e : r.errors) got.push_back(e.to_string());
+  std::vector<std::string> want = {
+      "test.toml:2:13: \"max_limit\" in [admission] is 30, above pool_size 20 of [databases.db]: pgsluice cannot "
+      "run more transactions than it has server connections",
+      "test.toml:3:8: \"mode\" in [admission] is \"fast\"; expected one of \"off\", \"static\", \"adaptive\"",
+      "test.toml:4:21: \"latency_tolerance\" in [admission] is 0.5, outside the allowed range 1.1..10.0",
+      "test.toml:6:14: \"client_key\" in [limits] is \"host\"; expected one of \"address\", \"user\", "
+      "\"application_name\", \"database\"",
+      "test.toml:7:10: \"weight\" in [limits] is 0, outside the allowed range 1..1000",
+      "test.toml:9:19: \"max_concurrency\" in [limits.clients.\"10.0.0.5\"] is 31, above max_limit 30 in "
+      "[admission]: one client cannot run more transactions than all clients together",
+  };
+  EXPECT_EQ(got, want);
+}
+
+// The [limits.clients."10.0.0.5"] block the example shows commented out
+// loads as documented once uncommented.
+TEST(ConfigFile, ExampleClientOverrideLoadsWhenUncommented) {
+  std::FILE* f = std::fopen(PGSLUICE_SOURCE_DIR "/config/pgsluice.example.toml", "rb");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;) text.append(buffer, n);
+  std::fclose(f);
+  size_t at = text.find("# [limits.clients.\"10.0.0.5\"]\n");
+  ASSERT_NE(at, std::string::npos);
+  for (int line = 0; line < 5; ++line) {
+    ASSERT_EQ(text.compare(at, 2, "# "), 0) << text.substr(at, 40);
+    text.erase(at, 2);
+    at = text.find('\n', at) + 1;
+  }
+  Config c = loads_clean(text);
+  ASSERT_EQ(c.limits.clients.size(), 1u);
+  const ClientOverride& o = c.limits.clients.at("10.0.0.5");
+  EXPECT_EQ(o.max_concurrency, 4u);
+  EXPECT_EQ(o.weight, 2u);
+  EXPECT_EQ(o.max_queue, 16u);
+  EXPECT_EQ(o.queue_timeout_ms, 500u);
 }
 
 }  // namespace
