@@ -77,7 +77,9 @@ struct LimitsSettings {
 };
 
 struct AdmissionSettings {
-  AdmissionMode mode = AdmissionMode::Adaptive;
+  // Off until the adaptive controller is validated on real overload (issue 3):
+  // with "off", a key is limited only by [limits] and pool_size.
+  AdmissionMode mode = AdmissionMode::Off;
   uint32_t min_limit = 2;            // 1..10000
   uint32_t max_limit = 0;            // 0..10000; 0 = each database's pool_size
   uint32_t initial_limit = 4;        // 1..10000

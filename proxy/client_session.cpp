@@ -366,6 +366,12 @@ size_t ClientSession::relay_input(std::string_view in) {
         continue;
       }
       flush();
+      // Session mode: the server connection belongs to the session, so it is
+      // taken before admission; a client holding an admission slot while
+      // waiting for another session's connection would deadlock the pool.
+      if (server_ == nullptr && worker_.pool_mode_of(*pool_) == config::PoolMode::Session &&
+          !start_transaction())
+        return pos;
       Go go = admit_transaction();
       if (go == Go::Wait) return pos;
       if (go == Go::Rejected) continue;  // the rejected batch is discarded next

@@ -49,6 +49,7 @@ struct DatabaseState {
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools;  // by user
   // Decides when each transaction may start on this database.
   std::unique_ptr<admission::AdmissionController> admission;
+  uint64_t stats_logged_requests = 0;
 };
 
 using ServerParams = std::vector<std::pair<std::string, std::string>>;

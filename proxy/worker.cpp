@@ -376,6 +376,30 @@ void Worker::tick() {
   for (ClientSession* c : late) c->login_timed_out();
   for (auto& [name, db] : databases_)
     for (auto& [u, pool] : db->pools) pool->tick(now);
+  if (now - last_stats_log_ms_ >= kStatsLogMs) {
+    last_stats_log_ms_ = now;
+    log_admission_stats();
+  }
+}
+
+// One line per database every few seconds while it has traffic: enough to
+// follow the controller in a log, never a flood.
+void Worker::log_admission_stats() {
+  for (auto& [name, db] : databases_) {
+    if (!db->admission) continue;
+    admission::Snapshot s = db->admission->snapshot();
+    uint64_t rejected = 0;
+    for (uint64_t r : s.rejected) rejected += r;
+    if (s.requests == db->stats_logged_requests) continue;
+    db->stats_logged_requests = s.requests;
+    LOG_INFO("admission database=%s limit=%u running=%u queued=%u requests=%llu admitted=%llu "
+             "rejected=%llu min_latency_ms=%.2f latency_ms=%.2f throughput=%.0f/s",
+             name.c_str(), s.limit, s.running, s.queued,
+             static_cast<unsigned long long>(s.requests),
+             static_cast<unsigned long long>(s.admitted),
+             static_cast<unsigned long long>(rejected), s.min_latency_ms, s.recent_latency_ms,
+             s.throughput);
+  }
 }
 
 void Worker::begin_drain() {

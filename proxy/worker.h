@@ -89,6 +89,9 @@ class Worker {
   bool listen_on(const config::Endpoint& ep, std::string& error);
   void accept_client(uv_stream_t* listener);
   void tick();
+  void log_admission_stats();
+  static constexpr uint64_t kStatsLogMs = 5000;
+  uint64_t last_stats_log_ms_ = 0;
   void rebuild_users();
 
   uv_loop_t* loop_;

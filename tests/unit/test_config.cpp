@@ -646,7 +646,7 @@ void expect_default_limits(const Config& c) {
   EXPECT_EQ(c.limits.max_queue, 64u);
   EXPECT_EQ(c.limits.queue_timeout_ms, 1000u);
   EXPECT_TRUE(c.limits.clients.empty());
-  EXPECT_EQ(c.admission.mode, AdmissionMode::Adaptive);
+  EXPECT_EQ(c.admission.mode, AdmissionMode::Off);
   EXPECT_EQ(c.admission.min_limit, 2u);
   EXPECT_EQ(c.admission.max_limit, 0u);
   EXPECT_EQ(c.admission.initial_limit, 4u);
