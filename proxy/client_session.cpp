@@ -1,5 +1,6 @@
 #include "proxy/client_session.h"
 
+#include "proxy/forward_run.h"
 #include "proxy/log.h"
 #include "proxy/message_cursor.h"
 #include "proxy/server_connection.h"
@@ -302,32 +303,20 @@ void ClientSession::welcome_failed(const proto::ErrorFields& error) {
 // ---- relay ----
 
 size_t ClientSession::relay_input(std::string_view in) {
-  size_t pos = 0;
-  size_t fwd = std::string_view::npos;
-  auto flush = [&]() {
-    if (fwd != std::string_view::npos && pos > fwd && server_ != nullptr)
-      server_->send(in.substr(fwd, pos - fwd));
-    fwd = std::string_view::npos;
-  };
-  while (pos < in.size() && state_ == State::Ready && !closing()) {
-    size_t avail = in.size() - pos;
+  ForwardRun run(in);
+  while (!run.at_end() && state_ == State::Ready && !closing()) {
     if (skip_remaining_ > 0) {
-      size_t n = std::min(skip_remaining_, avail);
-      pos += n;
-      skip_remaining_ -= n;
+      skip_remaining_ = run.skip_up_to(server_, skip_remaining_);
       continue;
     }
     if (pass_remaining_ > 0) {
-      if (fwd == std::string_view::npos) fwd = pos;
-      size_t n = std::min(pass_remaining_, avail);
-      pos += n;
-      pass_remaining_ -= n;
+      pass_remaining_ = run.take_up_to(pass_remaining_);
       continue;
     }
-    proto::FrameResult fr = framer_.next_header(in.substr(pos));
+    proto::FrameResult fr = framer_.next_header(run.rest());
     if (fr.status == proto::FrameStatus::NeedMore) break;
     if (fr.status == proto::FrameStatus::Invalid) {
-      flush();
+      run.flush(server_);
       fatal("08P01", std::string("invalid message from client: ") + fr.error);
       return in.size();
     }
@@ -350,7 +339,7 @@ size_t ClientSession::relay_input(std::string_view in) {
     if (!admitted_) {
       // Between transactions: nothing is running for this client.
       if (type == fe::kTerminate) {
-        flush();
+        run.flush(server_);
         detach_server();
         close();
         return in.size();
@@ -365,41 +354,35 @@ size_t ClientSession::relay_input(std::string_view in) {
         }
         continue;
       }
-      flush();
+      run.flush(server_);
       // Session mode: the server connection belongs to the session, so it is
       // taken before admission; a client holding an admission slot while
       // waiting for another session's connection would deadlock the pool.
       if (server_ == nullptr && worker_.pool_mode_of(*pool_) == config::PoolMode::Session &&
           !start_transaction())
-        return pos;
+        return run.pos();
       Go go = admit_transaction();
-      if (go == Go::Wait) return pos;
+      if (go == Go::Wait) return run.pos();
       if (go == Go::Rejected) continue;  // the rejected batch is discarded next
     }
     if (server_ == nullptr) {
-      if (!start_transaction()) return pos;  // waiting for a server, or its settings
+      if (!start_transaction()) return run.pos();  // waiting for a server, or its settings
     }
     if (type == fe::kTerminate) {
-      flush();
+      run.flush(server_);
       detach_server();
       close();
       return in.size();
     }
     server_->note_client_message(type);
-    if (fwd == std::string_view::npos) fwd = pos;
-    if (avail >= total) {
-      pos += total;
-    } else {
-      pass_remaining_ = total - avail;
-      pos = in.size();
-    }
+    pass_remaining_ = run.take_up_to(total);
   }
-  flush();
+  run.flush(server_);
   if (server_ != nullptr && server_->over_high_watermark() && reading()) {
     stop_reading();
     paused_for_server_ = true;
   }
-  return pos;
+  return run.pos();
 }
 
 // Admission happens when a transaction starts, never in the middle of one:

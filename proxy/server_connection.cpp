@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "proxy/client_session.h"
+#include "proxy/forward_run.h"
 #include "proxy/log.h"
 #include "proxy/message_cursor.h"
 #include "proxy/worker.h"
@@ -468,84 +469,69 @@ size_t ServerConnection::idle_input(std::string_view in) {
 // ---- relay ----
 
 size_t ServerConnection::relay_input(std::string_view in) {
-  size_t pos = 0;
-  size_t fwd = std::string_view::npos;
+  ForwardRun run(in);
   ClientSession* c = client_;
-  auto flush = [&]() {
-    if (fwd != std::string_view::npos && pos > fwd) c->send(in.substr(fwd, pos - fwd));
-    fwd = std::string_view::npos;
-  };
-  while (pos < in.size() && state_ == State::Active && !closing()) {
-    size_t avail = in.size() - pos;
+  while (!run.at_end() && state_ == State::Active && !closing()) {
     if (pass_remaining_ > 0) {
-      size_t n = std::min(pass_remaining_, avail);
-      if (fwd == std::string_view::npos) fwd = pos;
-      pos += n;
-      pass_remaining_ -= n;
+      pass_remaining_ = run.take_up_to(pass_remaining_);
       continue;
     }
-    proto::FrameResult fr = framer_.next_header(in.substr(pos));
+    proto::FrameResult fr = framer_.next_header(run.rest());
     if (fr.status == proto::FrameStatus::NeedMore) break;
     if (fr.status == proto::FrameStatus::Invalid) {
-      flush();
+      run.flush(c);
       lost((std::string("invalid message from server: ") + fr.error).c_str());
       return in.size();
     }
     char type = fr.header.type;
     size_t total = fr.header.total();
-    if (type == be::kReadyForQuery || type == be::kParameterStatus ||
-        type == be::kErrorResponse) {
-      if (avail < total) break;  // small: wait for the whole message
-      std::string_view body = in.substr(pos + proto::kHeaderSize, fr.header.body_size());
-      if (fwd == std::string_view::npos) fwd = pos;
-      pos += total;
-      if (type == be::kErrorResponse) {
-        if (is_congestion_error(body)) round_congested_ = true;
-        continue;
-      }
-      if (type == be::kParameterStatus) {
-        note_parameter_status(body);
-        std::string_view name, value;
-        // The client changed a reported setting itself: it is now part of
-        // the session it expects on every server connection.
-        if (proto::parse_parameter_status(body, name, value)) {
-          c->wanted_params().set(name, value);
-          applied_.set(name, value);
-        }
-        continue;
-      }
-      char status = 'I';
-      if (!proto::parse_ready_for_query(body, status)) {
-        flush();
-        lost("malformed ReadyForQuery from server");
-        return in.size();
-      }
-      txn_status_ = status;
-      if (expected_ready_ > 0) --expected_ready_;
-      record_round();
-      if (clean()) {
-        flush();
-        c->transaction_ended();
-        if (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction || worker_.draining()) {
-          client_ = nullptr;
-          c->server_released();
-          pool_.release(this);
-          return pos;
-        }
+    if (type != be::kReadyForQuery && type != be::kParameterStatus &&
+        type != be::kErrorResponse) {
+      pass_remaining_ = run.take_up_to(total);
+      continue;
+    }
+    // Small messages pgsluice reads on their way through: wait for the whole one.
+    if (run.available() < total) break;
+    std::string_view body = run.rest().substr(proto::kHeaderSize, fr.header.body_size());
+    run.take(total);
+    if (type == be::kErrorResponse) {
+      if (is_congestion_error(body)) round_congested_ = true;
+      continue;
+    }
+    if (type == be::kParameterStatus) {
+      note_parameter_status(body);
+      std::string_view name, value;
+      // The client changed a reported setting itself: it is now part of
+      // the session it expects on every server connection.
+      if (proto::parse_parameter_status(body, name, value)) {
+        c->wanted_params().set(name, value);
+        applied_.set(name, value);
       }
       continue;
     }
-    if (fwd == std::string_view::npos) fwd = pos;
-    if (avail >= total) {
-      pos += total;
-    } else {
-      pass_remaining_ = total - avail;
-      pos = in.size();
+    char status = 'I';
+    if (!proto::parse_ready_for_query(body, status)) {
+      run.flush(c);
+      lost("malformed ReadyForQuery from server");
+      return in.size();
+    }
+    txn_status_ = status;
+    if (expected_ready_ > 0) --expected_ready_;
+    record_round();
+    if (clean()) {
+      run.flush(c);
+      c->transaction_ended();
+      if (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction || worker_.draining()) {
+        client_ = nullptr;
+        c->server_released();
+        pool_.release(this);
+        return run.pos();
+      }
     }
   }
-  flush();
+  run.flush(c);
   if (c->over_high_watermark()) stop_reading();  // resumed by the client's on_drained
-  return pos;
+  return run.pos();
 }
 
 void ServerConnection::on_drained() {
