@@ -1,0 +1,88 @@
+// Admission control through the real proxy: a transaction over its client's
+// limits waits or is rejected with ERROR 53300, and the connection stays usable.
+#include <future>
+
+#include "harness.h"
+
+namespace pgs::it {
+namespace {
+
+class Admission : public ProxyTest {
+ protected:
+  ConfigBuilder limits(int max_queue, int queue_timeout_ms) {
+    ConfigBuilder cfg;
+    cfg.extra = "[limits]\nclient_key = \"user\"\nmax_concurrency = 1\nmax_queue = " +
+                std::to_string(max_queue) + "\nqueue_timeout_ms = " +
+                std::to_string(queue_timeout_ms) + "\n";
+    return cfg;
+  }
+};
+
+TEST_F(Admission, RejectionIsAnErrorAndTheConnectionStays) {
+  ASSERT_TRUE(start_proxy(limits(0, 1000)));
+  auto a = connect_bench();
+  auto b = connect_bench();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(exec_ok(a.get(), "BEGIN"));
+  ASSERT_TRUE(exec_ok(a.get(), "SELECT 1"));  // a holds the user's only slot
+
+  Result r = exec(b.get(), "SELECT 2", 10s, true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(result_sqlstate(r.get()), "53300") << describe(r.get());
+  std::string message = result_message(r.get());
+  EXPECT_NE(message.find("pgsluice"), std::string::npos) << message;
+  EXPECT_NE(message.find("\"bench\""), std::string::npos) << message;
+  EXPECT_NE(message.find("queue is full"), std::string::npos) << message;
+  const char* detail = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_DETAIL);
+  ASSERT_NE(detail, nullptr);
+  EXPECT_NE(std::string(detail).find("max_concurrency = 1"), std::string::npos) << detail;
+  EXPECT_NE(PQresultErrorField(r.get(), PG_DIAG_MESSAGE_HINT), nullptr);
+  EXPECT_STREQ(PQresultErrorField(r.get(), PG_DIAG_SEVERITY_NONLOCALIZED), "ERROR");
+
+  // The extended protocol: the whole batch up to Sync is dropped, once.
+  Result p = exec_params(b.get(), "SELECT $1::text", {"x"}, 10s);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(result_sqlstate(p.get()), "53300") << describe(p.get());
+  EXPECT_EQ(PQstatus(b.get()), CONNECTION_OK);
+
+  ASSERT_TRUE(exec_ok(a.get(), "COMMIT"));
+  EXPECT_EQ(query_value(b.get(), "SELECT 3"), "3");
+  Result q = exec_params(b.get(), "SELECT $1::text", {"y"}, 10s);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(PQresultStatus(q.get()), PGRES_TUPLES_OK) << describe(q.get());
+}
+
+TEST_F(Admission, QueuedTransactionStartsWhenTheSlotFrees) {
+  ASSERT_TRUE(start_proxy(limits(4, 20000)));
+  auto a = connect_bench();
+  auto b = connect_bench();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(exec_ok(a.get(), "BEGIN"));
+  ASSERT_TRUE(exec_ok(a.get(), "SELECT 1"));
+  PGconn* bc = b.get();
+  auto waiting = std::async(std::launch::async, [bc] { return query_value(bc, "SELECT 'b'"); });
+  // While a's transaction holds the slot, b's cannot have run.
+  EXPECT_EQ(waiting.wait_for(500ms), std::future_status::timeout);
+  ASSERT_TRUE(exec_ok(a.get(), "COMMIT"));
+  ASSERT_EQ(waiting.wait_for(15s), std::future_status::ready);
+  EXPECT_EQ(waiting.get(), "b");
+}
+
+TEST_F(Admission, WaitPastTheQueueTimeoutIsRejected) {
+  ASSERT_TRUE(start_proxy(limits(4, 300)));
+  auto a = connect_bench();
+  auto b = connect_bench();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(exec_ok(a.get(), "BEGIN"));
+  ASSERT_TRUE(exec_ok(a.get(), "SELECT 1"));
+  Result r = exec(b.get(), "SELECT 2", 10s, true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(result_sqlstate(r.get()), "53300") << describe(r.get());
+  EXPECT_NE(result_message(r.get()).find("queue_timeout_ms = 300"), std::string::npos)
+      << result_message(r.get());
+  ASSERT_TRUE(exec_ok(a.get(), "COMMIT"));
+  EXPECT_EQ(query_value(b.get(), "SELECT 4"), "4");
+}
+
+}  // namespace
+}  // namespace pgs::it
