@@ -13,20 +13,10 @@
 #include "protocol/message_writer.h"
 #include "protocol/messages.h"
 
+#include "exact_buffer.h"
+
 namespace pgs::proto {
 namespace {
-
-class ExactBuffer {
- public:
-  explicit ExactBuffer(std::string_view s) : size_(s.size()), data_(new char[s.size()]) {
-    if (!s.empty()) std::memcpy(data_.get(), s.data(), s.size());
-  }
-  std::string_view view() const { return {data_.get(), size_}; }
-
- private:
-  size_t size_;
-  std::unique_ptr<char[]> data_;
-};
 
 std::string header_bytes(char type, uint32_t length) {
   std::string h(5, '\0');

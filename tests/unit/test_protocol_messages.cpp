@@ -13,20 +13,10 @@
 #include "protocol/framer.h"
 #include "protocol/messages.h"
 
+#include "exact_buffer.h"
+
 namespace pgs::proto {
 namespace {
-
-class ExactBuffer {
- public:
-  explicit ExactBuffer(std::string_view s) : size_(s.size()), data_(new char[s.size()]) {
-    if (!s.empty()) std::memcpy(data_.get(), s.data(), s.size());
-  }
-  std::string_view view() const { return {data_.get(), size_}; }
-
- private:
-  size_t size_;
-  std::unique_ptr<char[]> data_;
-};
 
 // Frames exactly one message and returns its body; fails the test otherwise.
 std::string_view body_of(std::string_view msg, char type) {

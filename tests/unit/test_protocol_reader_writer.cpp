@@ -9,21 +9,10 @@
 #include "protocol/byte_reader.h"
 #include "protocol/message_writer.h"
 
+#include "exact_buffer.h"
+
 namespace pgs::proto {
 namespace {
-
-// A heap copy with no slack after the end, so AddressSanitizer sees any overread.
-class ExactBuffer {
- public:
-  explicit ExactBuffer(std::string_view s) : size_(s.size()), data_(new char[s.size()]) {
-    if (!s.empty()) std::memcpy(data_.get(), s.data(), s.size());
-  }
-  std::string_view view() const { return {data_.get(), size_}; }
-
- private:
-  size_t size_;
-  std::unique_ptr<char[]> data_;
-};
 
 enum class Read { U8, I16, I32, U32, CString, Bytes3 };
 

@@ -14,22 +14,12 @@
 #include "protocol/messages.h"
 #include "protocol/startup.h"
 
+#include "exact_buffer.h"
+
 namespace pgs::proto {
 namespace {
 
 using Params = std::vector<std::pair<std::string, std::string>>;
-
-class ExactBuffer {
- public:
-  explicit ExactBuffer(std::string_view s) : size_(s.size()), data_(new char[s.size()]) {
-    if (!s.empty()) std::memcpy(data_.get(), s.data(), s.size());
-  }
-  std::string_view view() const { return {data_.get(), size_}; }
-
- private:
-  size_t size_;
-  std::unique_ptr<char[]> data_;
-};
 
 // A packet with the given code and raw payload; the length word is filled in.
 std::string packet(int32_t code, std::string_view payload) {
