@@ -374,6 +374,20 @@ stop_pgsluice() {
 
 # ------------------------------------------------------------------ misc ----
 
+# replace_results_section RESULTS ID SECTION_FILE: puts SECTION_FILE between
+# "<!-- BEGIN ID -->" and "<!-- END ID -->" in RESULTS (the file includes both
+# markers), replacing what was there, or appends it when the section is new.
+replace_results_section() {
+  local results=$1 id=$2 section=$3
+  awk -v id="$id" -v sec="$section" '
+  $0 == "<!-- BEGIN " id " -->" { skipping = 1; while ((getline l < sec) > 0) print l; done = 1; next }
+  skipping && $0 == "<!-- END " id " -->" { skipping = 0; next }
+  !skipping { print }
+  END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }
+  ' "$results" > "$results.new"
+  mv "$results.new" "$results"
+}
+
 machine_summary() {  # Markdown bullet list describing this machine
   local cpu
   cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"

@@ -329,13 +329,7 @@ if [[ $WRITE_RESULTS == 1 ]]; then
     printf '# pgsluice benchmark results\n\nFigures written by the scripts in `bench/`; each section is replaced when its\nscript runs again.\n' > "$RESULTS"
   fi
   # Replace this benchmark's section if present, append it otherwise.
-  awk -v id="$SECTION_ID" -v sec="$WORK_DIR/section.md" '
-    $0 == "<!-- BEGIN " id " -->" { skipping = 1; while ((getline l < sec) > 0) print l; done = 1; next }
-    skipping && $0 == "<!-- END " id " -->" { skipping = 0; next }
-    !skipping { print }
-    END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }
-  ' "$RESULTS" > "$WORK_DIR/results.new"
-  cp "$WORK_DIR/results.new" "$RESULTS"
+  replace_results_section "$RESULTS" "$SECTION_ID" "$WORK_DIR/section.md"
   log "results written to $RESULTS (section $SECTION_ID)${PLOT:+, plot $PLOT}"
 else
   "$PYTHON" "$BENCH_DIR/overload_report.py" "${REPORT_ARGS[@]}" > "$WORK_DIR/section.md"

@@ -284,13 +284,7 @@ Reproduce a section with the command it shows (see also `bench/demo.sh`).
 EOF
 fi
 # Replace this benchmark's section if present, append it otherwise.
-awk -v id="$SECTION_ID" -v sec="$section" '
-  $0 == "<!-- BEGIN " id " -->" { skipping = 1; while ((getline l < sec) > 0) print l; done = 1; next }
-  skipping && $0 == "<!-- END " id " -->" { skipping = 0; next }
-  !skipping { print }
-  END { if (!done) { print ""; while ((getline l < sec) > 0) print l } }
-' "$RESULTS" > "$WORK_DIR/results.new"
-cp "$WORK_DIR/results.new" "$RESULTS"
+replace_results_section "$RESULTS" "$SECTION_ID" "$section"
 log "results written to $RESULTS (section $SECTION_ID)"
 echo
 cat "$section"

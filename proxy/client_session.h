@@ -43,10 +43,8 @@ class ClientSession final : public Peer {
   State state() const { return state_; }
   uint64_t connected_ms() const { return connected_ms_; }
   bool logging_in() const { return state_ == State::Startup || state_ == State::Auth; }
-  bool in_transaction() const { return admitted_ || state_ == State::WaitAdmission; }
   const std::string& client_key() const { return client_key_; }
   bool mid_message() const { return pass_remaining_ > 0; }
-  const ParamList& wanted_params() const { return wanted_; }
   ParamList& wanted_params() { return wanted_; }
   ServerConnection* server() const { return server_; }
   int32_t cancel_pid() const { return cancel_pid_; }

@@ -75,8 +75,6 @@ class Pool {
 
   // Server connection events.
   void release(ServerConnection* server);  // clean and detached
-  // The client's settings could not be applied; the connection itself is fine.
-  void release_after_sync_failure(ServerConnection* server) { release(server); }
   void logged_in(ServerConnection* server);
   void login_failed(ServerConnection* server, const proto::ErrorFields& error);
   void closed(ServerConnection* server);  // from its close callback
@@ -87,8 +85,6 @@ class Pool {
   void try_launch();
   void close_idle();  // all idle server connections (reload, drain)
   bool has_waiters() const { return !waiters_.empty() || !welcome_waiters_.empty(); }
-  size_t server_count() const { return servers_.size(); }
-  size_t idle_count() const { return idle_.size(); }
 
  private:
   void launch();

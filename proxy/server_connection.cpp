@@ -428,7 +428,7 @@ void ServerConnection::finish_swallow() {
     proto::ErrorFields e = swallowed_error_;
     e.severity = "FATAL";
     e.message = "pgsluice could not apply the client's session settings: " + e.message;
-    pool_.release_after_sync_failure(this);
+    pool_.release(this);  // the settings failed; the connection itself is fine
     if (c != nullptr) c->server_sync_failed(e);
     return;
   }
