@@ -44,6 +44,15 @@ const char* to_string(LogLevel l) {
   return "unknown";
 }
 
+const char* to_string(LogFormat f) {
+  switch (f) {
+    case LogFormat::Logfmt: return "logfmt";
+    case LogFormat::Json: return "json";
+    case LogFormat::Text: return "text";
+  }
+  return "unknown";
+}
+
 const char* to_string(ClientKey k) {
   switch (k) {
     case ClientKey::Address: return "address";
@@ -71,10 +80,10 @@ std::string ConfigError::to_string() const {
 namespace detail {
 namespace {
 
-constexpr std::string_view kTopLevelTables[] = {"proxy", "server", "databases", "auth", "users", "limits", "admission"};
+constexpr std::string_view kTopLevelTables[] = {"proxy", "server", "databases", "auth", "users", "limits", "admission", "admin", "alerts"};
 constexpr std::string_view kProxyKeys[] = {"listen",           "admin_listen",      "max_client_connections",
                                            "max_message_bytes", "login_timeout_ms", "shutdown_timeout_ms",
-                                           "log_level"};
+                                           "log_level",        "log_format"};
 constexpr std::string_view kServerKeys[] = {"host",           "port",           "connect_timeout_ms",
                                             "idle_timeout_ms", "max_lifetime_ms", "reset_query"};
 constexpr std::string_view kDatabaseKeys[] = {"dbname", "host", "port", "pool_mode", "pool_size"};
@@ -92,6 +101,8 @@ constexpr Range kPoolSize{1, 10000};
 
 constexpr EnumName<LogLevel> kLogLevels[] = {
     {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn}, {"error", LogLevel::Error}};
+constexpr EnumName<LogFormat> kLogFormats[] = {
+    {"logfmt", LogFormat::Logfmt}, {"json", LogFormat::Json}, {"text", LogFormat::Text}};
 constexpr EnumName<PoolMode> kPoolModes[] = {{"session", PoolMode::Session},
                                              {"transaction", PoolMode::Transaction}};
 constexpr EnumName<AuthMethod> kAuthMethods[] = {{"trust", AuthMethod::Trust},
@@ -227,6 +238,8 @@ void Loader::read_proxy(const toml::table& t, ProxySettings& p) {
       read_integer(node, k, kShutdownTimeoutMs, p.shutdown_timeout_ms);
     } else if (k.key == "log_level") {
       read_enum(node, k, kLogLevels, p.log_level);
+    } else if (k.key == "log_format") {
+      read_enum(node, k, kLogFormats, p.log_format);
     } else {
       unknown_key(node, k, kProxyKeys);
     }
@@ -353,6 +366,10 @@ void Loader::load(const toml::table& root, Config& config) {
       if (const auto* t = section_table(node, section)) read_limits(*t, config.limits);
     } else if (name == "admission") {
       if (const auto* t = section_table(node, section)) read_admission(*t, config.admission);
+    } else if (name == "admin") {
+      if (const auto* t = section_table(node, section)) read_admin(*t, config.admin);
+    } else if (name == "alerts") {
+      if (const auto* t = section_table(node, section)) read_alerts(*t, config.alerts);
     } else if (node.is_table()) {
       std::string message = "unknown table " + section;
       if (auto suggestion = closest(name, kTopLevelTables)) message += "; did you mean [" + std::string(*suggestion) + "]?";
@@ -388,6 +405,7 @@ void Loader::load(const toml::table& root, Config& config) {
   }
 
   check_admission(config, drafts);
+  check_admin(config);
 
   // Resolve per-database defaults now so the proxy never has to.
   for (auto& [name, d] : drafts) {

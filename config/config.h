@@ -15,10 +15,12 @@ namespace pgs::config {
 enum class PoolMode { Session, Transaction };
 enum class AuthMethod { Trust, Password, Md5, ScramSha256 };
 enum class LogLevel { Debug, Info, Warn, Error };
+enum class LogFormat { Logfmt, Json, Text };
 
 const char* to_string(PoolMode m);    // "session" | "transaction"
 const char* to_string(AuthMethod m);  // "trust" | "password" | "md5" | "scram-sha-256"
 const char* to_string(LogLevel l);    // "debug" | "info" | "warn" | "error"
+const char* to_string(LogFormat f);   // "logfmt" | "json" | "text"
 
 struct Endpoint {
   std::string host;  // IPv4/IPv6 literal or name, without brackets
@@ -33,6 +35,7 @@ struct ProxySettings {
   uint32_t login_timeout_ms = 15000;       // startup + authentication must finish within this
   uint32_t shutdown_timeout_ms = 30000;    // SIGTERM: how long running transactions may take
   LogLevel log_level = LogLevel::Info;
+  LogFormat log_format = LogFormat::Logfmt;  // one line per event either way
 };
 
 struct ServerSettings {
@@ -74,6 +77,10 @@ struct LimitsSettings {
   uint32_t max_queue = 64;           // 0..100000 (0: never wait)
   uint32_t queue_timeout_ms = 1000;  // 1..3600000
   std::map<std::string, ClientOverride> clients;  // by key value, e.g. "10.0.0.5" or "app1"
+  // The timeout the applications themselves put on a query (driver or pool
+  // setting), if known; queue_timeout_ms must stay well below it to be of
+  // use. 0: unknown. Only --check reads it. Range 0..86400000.
+  uint32_t client_timeout_ms = 0;
 };
 
 struct AdmissionSettings {
@@ -89,6 +96,27 @@ struct AdmissionSettings {
   double latency_tolerance = 2.0;    // 1.1..10.0 (a float or an integer)
 };
 
+// [admin]: who may use the admin console on [proxy] admin_listen. Console
+// users log in with their [users] password.
+struct AdminSettings {
+  std::vector<std::string> users;        // may run every command
+  std::vector<std::string> stats_users;  // SHOW commands only
+  std::string http_user;                 // basic auth for HTTP; "" = no auth
+  std::string http_password;
+};
+
+// [alerts]: when to call a traffic pattern abnormal.
+struct AlertSettings {
+  // A key whose demand exceeds this multiple of its weighted fair share...
+  double skew_factor = 2.0;  // 1.1..100.0
+  // ...for this long raises a skew alert; it clears once the key has stayed
+  // below the multiple for as long.
+  uint32_t skew_for_ms = 5000;  // 1000..3600000
+  // No skew alert while a database's total demand is below this many
+  // transactions per second: a few queries are no pattern.
+  uint32_t skew_min_rate = 20;  // 0..1000000
+};
+
 struct Config {
   std::string path;  // the file it was loaded from ("" for a string)
   ProxySettings proxy;
@@ -98,6 +126,8 @@ struct Config {
   std::map<std::string, std::string> users;  // user name -> password
   LimitsSettings limits;
   AdmissionSettings admission;
+  AdminSettings admin;
+  AlertSettings alerts;
 };
 
 struct ConfigError {

@@ -15,7 +15,8 @@ namespace pgs::config::detail {
 namespace {
 
 constexpr std::string_view kLimitsKeys[] = {"client_key", "max_concurrency", "weight",
-                                            "max_queue",  "queue_timeout_ms", "clients"};
+                                            "max_queue",  "queue_timeout_ms", "clients",
+                                            "client_timeout_ms"};
 constexpr std::string_view kClientOverrideKeys[] = {"max_concurrency", "weight", "max_queue", "queue_timeout_ms"};
 constexpr std::string_view kAdmissionKeys[] = {"mode",          "min_limit",       "max_limit",
                                                "initial_limit", "codel_target_ms", "codel_interval_ms",
@@ -25,6 +26,7 @@ constexpr Range kMaxConcurrency{0, 10000};
 constexpr Range kWeight{1, 1000};
 constexpr Range kMaxQueue{0, 100000};
 constexpr Range kQueueTimeoutMs{1, 3600000};
+constexpr Range kClientTimeoutMs{0, 86400000};
 constexpr Range kMinLimit{1, 10000};
 constexpr Range kMaxLimit{0, 10000};
 constexpr Range kInitialLimit{1, 10000};
@@ -97,6 +99,8 @@ void Loader::read_limits(const toml::table& t, LimitsSettings& l) {
       read_integer(node, k, kQueueTimeoutMs, l.queue_timeout_ms);
     } else if (k.key == "clients") {
       if (const auto* clients = section_table(node, "[limits.clients]")) read_clients(*clients, l.clients);
+    } else if (k.key == "client_timeout_ms") {
+      read_integer(node, k, kClientTimeoutMs, l.client_timeout_ms);
     } else {
       unknown_key(node, k, kLimitsKeys);
     }

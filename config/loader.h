@@ -194,6 +194,13 @@ class Loader {
   void read_clients(const toml::table& t, std::map<std::string, ClientOverride>& clients);
   void read_client(const toml::table& t, const std::string& section, ClientOverride& o);
   void read_admission(const toml::table& t, AdmissionSettings& a);
+  // config_admin.cpp
+  void read_admin(const toml::table& t, AdminSettings& a);
+  bool read_string_array(const toml::node& node, KeyRef k, std::vector<std::string>& out);
+  void read_alerts(const toml::table& t, AlertSettings& a);
+  // Once everything is read: console users must be known users.
+  void check_admin(const Config& config);
+
   // Once everything is read: [admission] limits against each other and the
   // pool sizes, and per-client concurrency against max_limit.
   void check_admission(const Config& config, const std::map<std::string, DatabaseDraft>& drafts);
@@ -213,6 +220,11 @@ class Loader {
     uint32_t value;
   };
   std::vector<ConcurrencyValue> max_concurrency_;  // every max_concurrency read cleanly
+
+  // For check_admin: each console user name and where it was written.
+  std::vector<std::pair<std::string, const toml::node*>> admin_names_;
+  const toml::node* http_user_node_ = nullptr;
+  const toml::node* http_password_node_ = nullptr;
 };
 
 }  // namespace pgs::config::detail

@@ -554,6 +554,7 @@ TEST(ConfigFile, ExampleLoadsCleanAndDocumentsTheDefaults) {
   EXPECT_EQ(c.proxy.login_timeout_ms, p.login_timeout_ms);
   EXPECT_EQ(c.proxy.shutdown_timeout_ms, p.shutdown_timeout_ms);
   EXPECT_EQ(c.proxy.log_level, p.log_level);
+  EXPECT_EQ(c.proxy.log_format, p.log_format);
   EXPECT_EQ(c.server.host, s.host);
   EXPECT_EQ(c.server.port, s.port);
   EXPECT_EQ(c.server.connect_timeout_ms, s.connect_timeout_ms);
@@ -573,6 +574,7 @@ TEST(ConfigFile, ExampleLoadsCleanAndDocumentsTheDefaults) {
   EXPECT_EQ(c.limits.max_queue, l.max_queue);
   EXPECT_EQ(c.limits.queue_timeout_ms, l.queue_timeout_ms);
   EXPECT_TRUE(c.limits.clients.empty());  // the example's override is commented out
+  EXPECT_EQ(c.limits.client_timeout_ms, l.client_timeout_ms);
   EXPECT_EQ(c.admission.mode, a.mode);
   EXPECT_EQ(c.admission.min_limit, a.min_limit);
   EXPECT_EQ(c.admission.max_limit, a.max_limit);
@@ -581,6 +583,15 @@ TEST(ConfigFile, ExampleLoadsCleanAndDocumentsTheDefaults) {
   EXPECT_EQ(c.admission.codel_interval_ms, a.codel_interval_ms);
   EXPECT_EQ(c.admission.shed_wait_ms, a.shed_wait_ms);
   EXPECT_EQ(c.admission.latency_tolerance, a.latency_tolerance);
+  AdminSettings ad;
+  AlertSettings al;
+  EXPECT_EQ(c.admin.users, ad.users);
+  EXPECT_EQ(c.admin.stats_users, ad.stats_users);
+  EXPECT_EQ(c.admin.http_user, ad.http_user);
+  EXPECT_EQ(c.admin.http_password, ad.http_password);
+  EXPECT_EQ(c.alerts.skew_factor, al.skew_factor);
+  EXPECT_EQ(c.alerts.skew_for_ms, al.skew_for_ms);
+  EXPECT_EQ(c.alerts.skew_min_rate, al.skew_min_rate);
 }
 
 // Every prefix of the example is either a valid config or a list of errors
@@ -1020,6 +1031,62 @@ TEST(ConfigFile, ExampleClientOverrideLoadsWhenUncommented) {
   EXPECT_EQ(o.weight, 2u);
   EXPECT_EQ(o.max_queue, 16u);
   EXPECT_EQ(o.queue_timeout_ms, 500u);
+}
+
+TEST(ConfigAdmin, ConsoleUsersMustBeKnownAndHttpAuthComesInPairs) {
+  LoadResult r = load_config_string(
+      "[databases.app]\n"
+      "[users]\n"
+      "admin = \"secret\"\n"
+      "[admin]\n"
+      "users = [\"admin\", \"nobody\"]\n"
+      "stats_users = [3]\n"
+      "http_user = \"ops\"\n",
+      "t.toml");
+  ASSERT_EQ(r.errors.size(), 3u) << all_errors(r);
+  EXPECT_EQ(r.errors[0].line, 5u);
+  EXPECT_NE(r.errors[0].message.find("\"nobody\" is not in [users]"), std::string::npos) << r.errors[0].message;
+  EXPECT_EQ(r.errors[1].line, 6u);
+  EXPECT_NE(r.errors[1].message.find("non-empty strings"), std::string::npos) << r.errors[1].message;
+  EXPECT_EQ(r.errors[2].line, 7u);
+  EXPECT_NE(r.errors[2].message.find("http_user and http_password go together"), std::string::npos);
+}
+
+TEST(ConfigAdmin, ReadsAdminAlertsAndLogFormat) {
+  LoadResult r = load_config_string(
+      "[proxy]\nlog_format = \"json\"\n"
+      "[databases.app]\n"
+      "[auth]\nmethod = \"trust\"\n"
+      "[limits]\nclient_timeout_ms = 30000\n"
+      "[admin]\nusers = [\"root\"]\nstats_users = [\"watcher\"]\n"
+      "http_user = \"ops\"\nhttp_password = \"pw\"\n"
+      "[alerts]\nskew_factor = 3\nskew_for_ms = 2000\nskew_min_rate = 0\n",
+      "t.toml");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.proxy.log_format, LogFormat::Json);
+  EXPECT_EQ(c.limits.client_timeout_ms, 30000u);
+  EXPECT_EQ(c.admin.users, std::vector<std::string>{"root"});
+  EXPECT_EQ(c.admin.stats_users, std::vector<std::string>{"watcher"});
+  EXPECT_EQ(c.admin.http_user, "ops");
+  EXPECT_EQ(c.admin.http_password, "pw");
+  EXPECT_EQ(c.alerts.skew_factor, 3.0);
+  EXPECT_EQ(c.alerts.skew_for_ms, 2000u);
+  EXPECT_EQ(c.alerts.skew_min_rate, 0u);
+}
+
+TEST(ConfigAdmin, RangesAndTypos) {
+  LoadResult r = load_config_string(
+      "[databases.app]\n[auth]\nmethod = \"trust\"\n"
+      "[alerts]\nskew_factor = 1.0\nskew_for = 100\n"
+      "[proxy]\nlog_format = \"xml\"\n",
+      "t.toml");
+  ASSERT_EQ(r.errors.size(), 3u) << all_errors(r);
+  EXPECT_NE(r.errors[0].message.find("outside the allowed range 1.1..100.0"), std::string::npos)
+      << r.errors[0].message;
+  EXPECT_NE(r.errors[1].message.find("did you mean \"skew_for_ms\""), std::string::npos) << r.errors[1].message;
+  EXPECT_NE(r.errors[2].message.find("expected one of \"logfmt\", \"json\", \"text\""), std::string::npos)
+      << r.errors[2].message;
 }
 
 }  // namespace
