@@ -71,6 +71,8 @@ struct AdmissionController::Impl {
   uint64_t rejected[kRejectReasons] = {};
   uint64_t cancelled = 0;
   uint64_t last_now = 0;  // latest time seen; snapshot() reads rates there
+  bool paused = false;
+  Histogram latency;
 
   void touch(uint64_t now) { last_now = std::max(last_now, now); }
 
@@ -129,8 +131,9 @@ struct AdmissionController::Impl {
     return need_us > static_cast<double>(ks.policy.queue_timeout_ms) * 1000.0;
   }
 
-  void admit(KeyId k, uint64_t now) {
+  void admit(KeyId k, uint64_t now, uint64_t waited) {
     KeyState& ks = fq.key(k);
+    ks.counters.wait.record(waited);
     ++running;
     ++ks.running;
     ++ks.counters.admitted;
@@ -140,7 +143,8 @@ struct AdmissionController::Impl {
     ctrl.on_running(now, running);
   }
 
-  void count_reject(KeyState& ks, RejectReason r) {
+  void count_reject(KeyState& ks, RejectReason r, uint64_t waited) {
+    ks.counters.reject_wait.record(waited);
     ++ks.counters.rejected[idx(r)];
     ++rejected[idx(r)];
   }
@@ -167,15 +171,15 @@ struct AdmissionController::Impl {
         const Waiter& w = ks.queue.front();
         RejectReason r;
         if (now >= w.deadline_us) {
-          r = RejectReason::Timeout;
-        } else if (ks.standing && now >= w.enqueued_us + shed_us()) {
+          r = paused ? RejectReason::Paused : RejectReason::Timeout;
+        } else if (!paused && ks.standing && now >= w.enqueued_us + shed_us()) {
           r = RejectReason::Shed;
         } else {
           break;
         }
         const Waiter gone = ks.queue.pop_front();
         const uint64_t waited = now - std::min(now, gone.enqueued_us);
-        count_reject(ks, r);
+        count_reject(ks, r, waited);
         out.push_back(Outcome{gone.ticket, k, false, r, waited});
         wait_sample(k, waited, now);
         after_dequeue(k, now);  // may swap-remove active[i]; we walk backwards
@@ -185,13 +189,13 @@ struct AdmissionController::Impl {
 
   void dispatch(uint64_t now, std::vector<Outcome>& out) {
     const uint32_t lim = limit();
-    while (running < lim) {
+    while (!paused && running < lim) {
       const KeyId k = fq.pick();
       if (k == FairQueue::kNone) break;
       KeyState& ks = fq.key(k);
       const Waiter w = ks.standing ? ks.queue.pop_back() : ks.queue.pop_front();
       const uint64_t waited = now - std::min(now, w.enqueued_us);
-      admit(k, now);
+      admit(k, now, waited);
       ks.counters.wait_us_total += waited;
       out.push_back(Outcome{w.ticket, k, true, RejectReason::Timeout, waited});
       wait_sample(k, waited, now);
@@ -200,7 +204,7 @@ struct AdmissionController::Impl {
   }
 
   bool dispatchable() const {
-    if (running >= limit()) return false;
+    if (paused || running >= limit()) return false;
     for (KeyId k : fq.active()) {
       if (fq.key(k).has_room()) return true;
     }
@@ -239,14 +243,15 @@ Verdict AdmissionController::request(KeyId key, uint64_t now_us, TicketId& ticke
   ticket = 0;
   m.refresh_standing(key, now_us);
 
-  if (ks.queue.empty() && ks.has_room() && m.running < m.limit() && !m.fq.someone_ahead_of(key)) {
-    m.admit(key, now_us);
+  if (!m.paused && ks.queue.empty() && ks.has_room() && m.running < m.limit() &&
+      !m.fq.someone_ahead_of(key)) {
+    m.admit(key, now_us, 0);
     return Verdict::Admit;
   }
 
   if (ks.queue.size() >= ks.policy.max_queue) {
     reason = RejectReason::QueueFull;
-  } else if (m.predicted_late(key, now_us)) {
+  } else if (!m.paused && m.predicted_late(key, now_us)) {
     reason = RejectReason::Predicted;
   } else {
     ticket = m.next_ticket(key);
@@ -257,7 +262,7 @@ Verdict AdmissionController::request(KeyId key, uint64_t now_us, TicketId& ticke
     m.capacity.set_backlogged(now_us, true);
     return Verdict::Queued;
   }
-  m.count_reject(ks, reason);
+  m.count_reject(ks, reason, 0);
   ks.codel.on_door_reject(now_us);
   return Verdict::Reject;
 }
@@ -293,7 +298,15 @@ void AdmissionController::record_sample(uint64_t latency_us, bool congestion, ui
   impl_->touch(now_us);
   impl_->ctrl.maybe_update(now_us);
   impl_->ctrl.on_sample(latency_us, congestion);
+  impl_->latency.record(latency_us);
 }
+
+void AdmissionController::set_paused(bool paused, uint64_t now_us) {
+  impl_->touch(now_us);
+  impl_->paused = paused;
+}
+
+bool AdmissionController::paused() const { return impl_->paused; }
 
 void AdmissionController::poll(uint64_t now_us, std::vector<Outcome>& out) {
   Impl& m = *impl_;
@@ -323,8 +336,9 @@ uint32_t AdmissionController::limit() const { return impl_->limit(); }
 uint32_t AdmissionController::running() const { return impl_->running; }
 uint32_t AdmissionController::queued() const { return impl_->queued; }
 
-Snapshot AdmissionController::snapshot() const {
+Snapshot AdmissionController::snapshot(uint64_t now_us) const {
   const Impl& m = *impl_;
+  const uint64_t at = std::max(now_us, m.last_now);
   Snapshot s;
   s.mode = m.settings.mode;
   s.limit = m.limit();
@@ -336,8 +350,9 @@ Snapshot AdmissionController::snapshot() const {
   s.cancelled = m.cancelled;
   s.min_latency_ms = m.ctrl.min_latency_ms();
   s.recent_latency_ms = m.ctrl.recent_latency_ms();
-  // Rates are read at the last moment anything happened; snapshot() has no clock.
-  s.throughput = m.throughput.rate(m.last_now);
+  s.paused = m.paused;
+  s.latency = m.latency;
+  s.throughput = m.throughput.rate(at);
   s.keys.reserve(m.fq.keys().size());
   for (const KeyState& ks : m.fq.keys()) {
     KeySnapshot k;
@@ -347,8 +362,10 @@ Snapshot AdmissionController::snapshot() const {
     k.queued_now = static_cast<uint32_t>(ks.queue.size());
     k.standing = ks.standing;
     k.counters = ks.counters;
-    k.demand_rate = ks.demand.rate(m.last_now);
-    k.served_rate = ks.served.rate(m.last_now);
+    k.demand_rate = ks.demand.rate(at);
+    k.served_rate = ks.served.rate(at);
+    s.wait.merge(ks.counters.wait);
+    s.reject_wait.merge(ks.counters.reject_wait);
     s.keys.push_back(std::move(k));
   }
   return s;

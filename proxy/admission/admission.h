@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/admission/histogram.h"
+
 namespace pgs::admission {
 
 using KeyId = uint32_t;
@@ -32,7 +34,7 @@ enum class RejectReason {
   Timeout,    // waited queue_timeout_ms without a slot
   Shed,       // the key's queue is standing (CoDel): waits beyond the short bound are cut
   Predicted,  // at the current throughput it could not start within its timeout
-  Paused,     // reserved for the admin console's PAUSE (never produced by policy)
+  Paused,     // the database was paused (admin PAUSE) for the whole of queue_timeout_ms
 };
 const char* to_string(RejectReason r);  // "queue_full", "timeout", "shed", "predicted", "paused"
 constexpr size_t kRejectReasons = 5;
@@ -67,6 +69,8 @@ struct KeyCounters {
   uint64_t finished = 0;
   uint64_t cancelled = 0;         // withdrawn while queued (cancel())
   uint64_t wait_us_total = 0;     // summed over admitted-after-waiting
+  Histogram wait;                 // request -> admission, every admitted transaction (0 when at once)
+  Histogram reject_wait;          // request -> rejection, every rejected transaction (0 at the door)
 };
 
 struct KeySnapshot {
@@ -92,6 +96,10 @@ struct Snapshot {
   double min_latency_ms = 0;     // the controller's estimate of uncontended latency
   double recent_latency_ms = 0;  // smoothed recent server latency
   double throughput = 0;         // finished transactions per second, smoothed
+  bool paused = false;
+  Histogram latency;             // server round trips (record_sample), time queued in pgsluice excluded
+  Histogram wait;                // every key's wait, merged
+  Histogram reject_wait;         // every key's reject_wait, merged
   std::vector<KeySnapshot> keys;
 };
 
@@ -147,10 +155,18 @@ class AdmissionController {
   // queued ticket's deadline, a controller interval); UINT64_MAX if none.
   uint64_t next_deadline_us() const;
 
+  // PAUSE: while paused nothing is admitted; requests queue (within
+  // max_queue) and are rejected with Paused at their queue timeout. Running
+  // transactions finish as usual. Unpausing admits the queue in fair order
+  // at the next poll().
+  void set_paused(bool paused, uint64_t now_us);
+  bool paused() const;
+
   uint32_t limit() const;    // the current database-wide limit (UINT32_MAX when mode is Off)
   uint32_t running() const;
   uint32_t queued() const;
-  Snapshot snapshot() const;
+  // Rates are read at now_us, or at the last call that passed a time when 0.
+  Snapshot snapshot(uint64_t now_us = 0) const;
 
  private:
   struct Impl;
