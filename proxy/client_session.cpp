@@ -1,5 +1,6 @@
 #include "proxy/client_session.h"
 
+#include "proxy/client_auth.h"
 #include "proxy/forward_run.h"
 #include "proxy/log.h"
 #include "proxy/message_cursor.h"
@@ -150,29 +151,12 @@ bool ClientSession::handle_startup(const proto::StartupPacket& p) {
 }
 
 void ClientSession::begin_auth() {
+  auth_ = std::make_unique<ClientAuth>(worker_, user_);
   std::string out;
-  switch (worker_.config().auth_method) {
-    case config::AuthMethod::Trust:
-      auth_succeeded();
-      return;
-    case config::AuthMethod::Password:
-      proto::write_auth_cleartext(out);
-      break;
-    case config::AuthMethod::Md5:
-      md5_salt_ = proto::random_bytes(4);
-      proto::write_auth_md5(out, md5_salt_);
-      break;
-    case config::AuthMethod::ScramSha256: {
-      const UserAuth* u = worker_.user(user_);
-      scram_ = std::make_unique<proto::ScramServer>(u != nullptr ? u->verifier
-                                                                 : worker_.mock_verifier());
-      std::string_view mechs[] = {"SCRAM-SHA-256"};
-      proto::write_auth_sasl(out, mechs);
-      break;
-    }
-  }
+  ClientAuth::Step step = auth_->begin(out);
   state_ = State::Auth;
   send(out);
+  if (step == ClientAuth::Step::Done) auth_succeeded();
 }
 
 size_t ClientSession::auth_input(std::string_view in) {
@@ -192,73 +176,23 @@ size_t ClientSession::auth_input(std::string_view in) {
     fatal("08P01", std::string("expected a password response, got message type '") + type + "'");
     return in.size();
   }
-  const UserAuth* u = worker_.user(user_);
-  switch (worker_.config().auth_method) {
-    case config::AuthMethod::Trust:
-      break;
-    case config::AuthMethod::Password: {
-      std::string_view pw;
-      if (!proto::parse_password_message(body, pw)) {
-        fatal("08P01", "malformed password message");
-        return in.size();
-      }
-      if (u == nullptr || !proto::secrets_equal(pw, u->password)) {
-        auth_failed();
-        return in.size();
-      }
+  std::string out;
+  switch (auth_->input(body, out)) {
+    case ClientAuth::Step::Continue:
+      send(out);
+      return pos;
+    case ClientAuth::Step::Done:
+      send(out);
       auth_succeeded();
       return pos;
-    }
-    case config::AuthMethod::Md5: {
-      std::string_view pw;
-      if (!proto::parse_password_message(body, pw)) {
-        fatal("08P01", "malformed password message");
-        return in.size();
-      }
-      if (u == nullptr ||
-          !proto::secrets_equal(pw, proto::md5_password_response(user_, u->password, md5_salt_))) {
-        auth_failed();
-        return in.size();
-      }
-      auth_succeeded();
-      return pos;
-    }
-    case config::AuthMethod::ScramSha256: {
-      std::string out, error;
-      if (scram_first_done_) {
-        proto::ScramServer::Step step = scram_->client_final(body, out, error);
-        if (step != proto::ScramServer::Step::Done || u == nullptr) {
-          auth_failed();
-          return in.size();
-        }
-        std::string msg;
-        proto::write_auth_sasl_final(msg, out);
-        send(msg);
-        auth_succeeded();
-        return pos;
-      }
-      std::string_view mech, data;
-      if (!proto::parse_sasl_initial_response(body, mech, data)) {
-        fatal("08P01", "malformed SASLInitialResponse");
-        return in.size();
-      }
-      if (mech != "SCRAM-SHA-256") {
-        fatal("28000", "SASL mechanism \"" + std::string(mech) +
-                           "\" is not supported: pgsluice offers SCRAM-SHA-256");
-        return in.size();
-      }
-      if (scram_->client_first(data, out, error) != proto::ScramServer::Step::Continue) {
-        fatal("08P01", "SCRAM authentication failed: " + error);
-        return in.size();
-      }
-      scram_first_done_ = true;
-      std::string msg;
-      proto::write_auth_sasl_continue(msg, out);
-      send(msg);
-      return pos;
-    }
+    case ClientAuth::Step::Failed:
+      auth_failed();
+      return in.size();
+    case ClientAuth::Step::Invalid:
+      fatal(auth_->sqlstate(), auth_->error());
+      return in.size();
   }
-  return pos;
+  return in.size();
 }
 
 void ClientSession::auth_failed() {
@@ -268,7 +202,7 @@ void ClientSession::auth_failed() {
 }
 
 void ClientSession::auth_succeeded() {
-  scram_.reset();
+  auth_.reset();
   std::string out;
   proto::write_auth_ok(out);
   send(out);

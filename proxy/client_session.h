@@ -16,6 +16,7 @@
 #include "protocol/framer.h"
 #include "protocol/messages.h"
 #include "protocol/startup.h"
+#include "proxy/client_auth.h"
 #include "proxy/peer.h"
 #include "proxy/pool.h"
 #include "proxy/session_params.h"
@@ -115,8 +116,7 @@ class ClientSession final : public Peer {
   admission::TicketId ticket_ = 0;  // while WaitAdmission
   bool admitted_ = false;           // holds one unit of the database's admission limit
   ParamList wanted_;
-  std::unique_ptr<proto::ScramServer> scram_;
-  std::string md5_salt_;
+  std::unique_ptr<ClientAuth> auth_;  // while State::Auth
   int32_t cancel_pid_ = 0;
   int32_t cancel_key_ = 0;
   size_t pass_remaining_ = 0;  // bytes of a partly forwarded client message
@@ -125,7 +125,6 @@ class ClientSession final : public Peer {
   // FunctionCall ends there) or everything up to Sync, then ReadyForQuery.
   enum class Discard { None, FirstMessage, UntilSync };
   Discard discard_ = Discard::None;
-  bool scram_first_done_ = false;
   bool paused_for_server_ = false;   // stopped reading: the server's queue is full
 };
 
