@@ -332,6 +332,13 @@ uint64_t AdmissionController::next_deadline_us() const {
   return best;
 }
 
+void AdmissionController::key_demands(uint64_t now_us, std::vector<KeyDemand>& out) const {
+  const Impl& m = *impl_;
+  const uint64_t at = std::max(now_us, m.last_now);
+  out.clear();
+  for (const KeyState& ks : m.fq.keys()) out.push_back(KeyDemand{ks.name, ks.demand.rate(at), ks.policy.weight});
+}
+
 uint32_t AdmissionController::limit() const { return impl_->limit(); }
 uint32_t AdmissionController::running() const { return impl_->running; }
 uint32_t AdmissionController::queued() const { return impl_->queued; }

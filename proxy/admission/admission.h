@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "proxy/admission/histogram.h"
+#include "proxy/admission/skew.h"
 
 namespace pgs::admission {
 
@@ -167,6 +168,10 @@ class AdmissionController {
   uint32_t queued() const;
   // Rates are read at now_us, or at the last call that passed a time when 0.
   Snapshot snapshot(uint64_t now_us = 0) const;
+  // Each key's smoothed demand at now_us, cheaply (no copies of counters):
+  // the skew detector's input. Names point into the controller; valid until
+  // the next key() call.
+  void key_demands(uint64_t now_us, std::vector<KeyDemand>& out) const;
 
  private:
   struct Impl;
