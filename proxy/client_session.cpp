@@ -138,7 +138,11 @@ bool ClientSession::handle_startup(const proto::StartupPacket& p) {
   pool_ = &worker_.pool_for(*db, user_);
   db_ = db;
   switch (cfg.limits.client_key) {
-    case config::ClientKey::Address: client_key_ = peer_address(); break;
+    case config::ClientKey::Address: {
+      uint16_t port = 0;
+      if (!peer_address(client_key_, port)) client_key_ = "unknown";
+      break;
+    }
     case config::ClientKey::User: client_key_ = user_; break;
     case config::ClientKey::ApplicationName:
       if (const std::string* app = wanted_.get("application_name")) client_key_ = *app;
@@ -322,11 +326,14 @@ size_t ClientSession::relay_input(std::string_view in) {
 // Admission happens when a transaction starts, never in the middle of one:
 // the message at the head of the input opens it.
 ClientSession::Go ClientSession::admit_transaction() {
+  last_request_ms_ = worker_.now_ms();
+  if (wait_since_us_ == 0) wait_since_us_ = Worker::now_us();
   admission::TicketId ticket = 0;
   admission::RejectReason reason = admission::RejectReason::QueueFull;
   switch (db_->admission->request(key_id_, Worker::now_us(), ticket, reason)) {
     case admission::Verdict::Admit:
       admitted_ = true;
+      if (server_ != nullptr) end_wait();  // session mode: nothing else to wait for
       return Go::Now;
     case admission::Verdict::Queued:
       ticket_ = ticket;
@@ -336,6 +343,7 @@ ClientSession::Go ClientSession::admit_transaction() {
       worker_.admission_poll(*db_);  // arms the timeout
       return Go::Wait;
     case admission::Verdict::Reject:
+      end_wait();
       reject_transaction(rejection(reason));
       return Go::Rejected;
   }
@@ -349,6 +357,7 @@ void ClientSession::admission_decided(const admission::Outcome& outcome) {
   }
   ticket_ = 0;
   state_ = State::Ready;
+  if (!outcome.admitted || server_ != nullptr) end_wait();  // else it waits on for a server
   if (outcome.admitted) {
     admitted_ = true;
   } else {
@@ -416,18 +425,6 @@ proto::ErrorFields ClientSession::rejection(admission::RejectReason reason) cons
   return e;
 }
 
-std::string ClientSession::peer_address() {
-  sockaddr_storage ss{};
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(tcp(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
-  char name[64] = {0};
-  if (ss.ss_family == AF_INET6)
-    uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&ss), name, sizeof name);
-  else
-    uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&ss), name, sizeof name);
-  return name;
-}
-
 // Finds the server connection for an admitted transaction.
 bool ClientSession::start_transaction() {
   ServerConnection* s = pool_->acquire(this);
@@ -449,7 +446,14 @@ bool ClientSession::begin_attach(ServerConnection* server) {
     return false;
   }
   state_ = State::Ready;
+  end_wait();
   return true;
+}
+
+void ClientSession::end_wait() {
+  if (wait_since_us_ == 0) return;
+  if (db_ != nullptr) db_->traffic.wait_time_us += Worker::now_us() - wait_since_us_;
+  wait_since_us_ = 0;
 }
 
 void ClientSession::attach_server(ServerConnection* server) {
@@ -458,6 +462,7 @@ void ClientSession::attach_server(ServerConnection* server) {
 
 void ClientSession::wait_failed(const proto::ErrorFields& error) {
   state_ = State::Ready;
+  end_wait();
   finish_admission();
   reject_transaction(error);
   worker_.defer_resume(this);
@@ -478,6 +483,7 @@ void ClientSession::resume() {
 
 void ClientSession::server_ready() {
   state_ = State::Ready;
+  end_wait();
   worker_.defer_resume(this);
 }
 
@@ -574,6 +580,10 @@ void ClientSession::on_disconnect(int status) {
 }
 
 void ClientSession::on_closed() {
+  if (db_ != nullptr) {
+    db_->traffic.bytes_received += bytes_read();
+    db_->traffic.bytes_sent += bytes_sent();
+  }
   if (pool_ != nullptr) pool_->forget(this);
   withdraw_admission();
   detach_server();

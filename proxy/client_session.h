@@ -45,6 +45,10 @@ class ClientSession final : public Peer {
   uint64_t connected_ms() const { return connected_ms_; }
   bool logging_in() const { return state_ == State::Startup || state_ == State::Auth; }
   const std::string& client_key() const { return client_key_; }
+  const std::string& user() const { return user_; }
+  DatabaseState* database() const { return db_; }
+  uint64_t last_request_ms() const { return last_request_ms_; }
+  uint64_t wait_since_us() const { return wait_since_us_; }
   bool mid_message() const { return pass_remaining_ > 0; }
   ParamList& wanted_params() { return wanted_; }
   ServerConnection* server() const { return server_; }
@@ -97,10 +101,10 @@ class ClientSession final : public Peer {
   void finish_admission();
   void withdraw_admission();
   proto::ErrorFields rejection(admission::RejectReason reason) const;
-  std::string peer_address();
   bool begin_attach(ServerConnection* server);
   void reject_transaction(const proto::ErrorFields& error);
   void detach_server();
+  void end_wait();  // a transaction's wait for admission or a server is over
   void fatal(const char* sqlstate, const std::string& message, const std::string& hint = {});
 
   uint64_t id_;
@@ -126,6 +130,8 @@ class ClientSession final : public Peer {
   enum class Discard { None, FirstMessage, UntilSync };
   Discard discard_ = Discard::None;
   bool paused_for_server_ = false;   // stopped reading: the server's queue is full
+  uint64_t wait_since_us_ = 0;       // the current transaction start has waited since (0: not waiting)
+  uint64_t last_request_ms_ = 0;     // last transaction start
 };
 
 }  // namespace pgs

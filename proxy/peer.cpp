@@ -64,6 +64,7 @@ void Peer::read_cb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   }
   if (self->closing_) return;
   size_t n = static_cast<size_t>(nread);
+  self->bytes_read_ += n;
   self->in_input_ = true;
   if (buf->base == self->worker_.read_buffer()) {
     size_t used = self->on_input(std::string_view(buf->base, n));
@@ -113,6 +114,7 @@ void Peer::keep_leftover(const char* data, size_t n) {
 bool Peer::send(std::string_view bytes) {
   if (closing_ || disconnected_) return false;
   if (bytes.empty()) return true;
+  bytes_sent_ += bytes.size();
   if (!write_in_flight_ && out_pending_.empty()) {
     uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
     int n = uv_try_write(stream(), &b, 1);
@@ -203,6 +205,41 @@ void Peer::close_cb(uv_handle_t* h) {
   auto* self = static_cast<Peer*>(h->data);
   self->on_closed();
   delete self;
+}
+
+namespace {
+
+bool address_of(const sockaddr_storage& ss, std::string& host, uint16_t& port) {
+  char name[64] = {0};
+  if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    uv_ip6_name(a, name, sizeof name);
+    port = ntohs(a->sin6_port);
+  } else if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(a, name, sizeof name);
+    port = ntohs(a->sin_port);
+  } else {
+    return false;
+  }
+  host = name;
+  return true;
+}
+
+}  // namespace
+
+bool Peer::peer_address(std::string& host, uint16_t& port) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+  return address_of(ss, host, port);
+}
+
+bool Peer::local_address(std::string& host, uint16_t& port) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(&tcp_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+  return address_of(ss, host, port);
 }
 
 }  // namespace pgs

@@ -58,6 +58,13 @@ class Peer {
   void reprocess_input();
   bool has_buffered_input() const { return in_len_ > 0; }
 
+  // Traffic on this connection (for the admin console's byte counts).
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  // The two ends of the TCP connection; false when the socket has none.
+  bool peer_address(std::string& host, uint16_t& port);
+  bool local_address(std::string& host, uint16_t& port);
+
  protected:
   virtual ~Peer();
   // All unconsumed input so far; returns how many bytes were consumed.
@@ -93,6 +100,8 @@ class Peer {
   bool in_input_ = false;
   std::string out_pending_;  // not yet handed to libuv
   size_t queued_bytes_ = 0;  // out_pending_ + the write in flight
+  uint64_t bytes_read_ = 0;
+  uint64_t bytes_sent_ = 0;  // accepted by send(), whether written yet or not
 };
 
 }  // namespace pgs

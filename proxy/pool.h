@@ -17,7 +17,9 @@
 
 #include "config/config.h"
 #include "protocol/messages.h"
+#include "proxy/admin/status.h"
 #include "proxy/admission/admission.h"
+#include "proxy/admission/skew.h"
 
 namespace pgs {
 
@@ -50,6 +52,11 @@ struct DatabaseState {
   // Decides when each transaction may start on this database.
   std::unique_ptr<admission::AdmissionController> admission;
   uint64_t stats_logged_requests = 0;
+  admission::SkewDetector skew;
+  // Traffic since start; bytes of live clients are added when reported.
+  admin::TrafficTotals traffic;
+  admin::TrafficTotals traffic_at_period_start;  // for the averages
+  admin::TrafficAverages averages;                // over the last full stats period
 };
 
 using ServerParams = std::vector<std::pair<std::string, std::string>>;
@@ -85,6 +92,10 @@ class Pool {
   void try_launch();
   void close_idle();  // all idle server connections (reload, drain)
   bool has_waiters() const { return !waiters_.empty() || !welcome_waiters_.empty(); }
+  // For the admin console.
+  const std::vector<ServerConnection*>& servers() const { return servers_; }
+  size_t idle_count() const { return idle_.size(); }
+  size_t waiter_count() const { return waiters_.size() + welcome_waiters_.size(); }
 
  private:
   void launch();

@@ -264,7 +264,10 @@ void ServerConnection::set_idle(uint64_t now_ms) {
 void ServerConnection::attach(ClientSession* client, const std::string& sync_sql,
                               const ParamList& wanted) {
   client_ = client;
+  last_used_ms_ = worker_.now_ms();
+  ++pool_.database().traffic.server_assignment_count;
   round_start_us_ = 0;
+  xact_start_us_ = 0;
   round_congested_ = false;
   expected_ready_ = 0;
   batch_open_ = false;
@@ -325,9 +328,17 @@ void ServerConnection::terminate_and_close() {
 // time the transaction spent queued in pgsluice.
 void ServerConnection::record_round() {
   uint64_t now = Worker::now_us();
+  DatabaseState& db = pool_.database();
   if (round_start_us_ != 0) {
-    DatabaseState& db = pool_.database();
     if (db.admission) db.admission->record_sample(now - round_start_us_, round_congested_, now);
+    ++db.traffic.query_count;
+    db.traffic.query_time_us += now - round_start_us_;
+  }
+  // A transaction ends when the server is idle again with nothing owed.
+  if (xact_start_us_ != 0 && txn_status_ == 'I' && expected_ready_ == 0 && !batch_open_) {
+    ++db.traffic.xact_count;
+    db.traffic.xact_time_us += now - xact_start_us_;
+    xact_start_us_ = 0;
   }
   round_congested_ = false;
   round_start_us_ = (expected_ready_ > 0 || batch_open_) ? now : 0;
@@ -344,8 +355,10 @@ bool ServerConnection::is_congestion_error(std::string_view body) {
 
 void ServerConnection::note_client_message(char type) {
   if (round_start_us_ == 0 && type != fe::kCopyData && type != fe::kCopyDone &&
-      type != fe::kCopyFail)
+      type != fe::kCopyFail) {
     round_start_us_ = Worker::now_us();
+    if (xact_start_us_ == 0) xact_start_us_ = round_start_us_;
+  }
   switch (type) {
     case fe::kQuery:
     case fe::kFunctionCall:

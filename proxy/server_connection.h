@@ -41,6 +41,7 @@ class ServerConnection final : public Peer {
   const ServerParams& reported() const { return reported_; }
   const ParamList& applied() const { return applied_; }
   ClientSession* client() const { return client_; }
+  uint64_t last_used_ms() const { return last_used_ms_; }
 
   // Pool -> server.
   void set_idle(uint64_t now_ms);
@@ -87,6 +88,7 @@ class ServerConnection final : public Peer {
   uint64_t generation_;
   uint64_t created_ms_;
   uint64_t idle_since_ms_ = 0;
+  uint64_t last_used_ms_ = 0;  // last attached to a client
   uv_connect_t connect_req_{};
   proto::Framer framer_;
   std::string user_;
@@ -112,6 +114,7 @@ class ServerConnection final : public Peer {
   char txn_status_ = 'I';
   size_t pass_remaining_ = 0;    // bytes of a partly relayed server message
   uint64_t round_start_us_ = 0;  // first unanswered message forwarded (0: none)
+  uint64_t xact_start_us_ = 0;   // first message of the current transaction (0: none)
   bool round_congested_ = false;
 };
 
