@@ -115,7 +115,6 @@ std::vector<Setting> settings_of(const Config& c) {
   // default to, so that a database that follows [server] keeps following it
   // when [server] changes.
   const DatabaseSettings dd;
-  uint32_t smallest_pool = UINT32_MAX;
   for (const auto& [name, d] : c.databases) {
     std::string table = "databases." + key_name(name);
     add(table, "dbname", toml_string(d.dbname), "", true).write = d.dbname != name;
@@ -123,7 +122,6 @@ std::vector<Setting> settings_of(const Config& c) {
     add(table, "port", number(d.port), "", true).write = d.port != s.port;
     add(table, "pool_mode", toml_string(to_string(d.pool_mode)), toml_string(to_string(dd.pool_mode)), true);
     add(table, "pool_size", number(d.pool_size), number(dd.pool_size), true);
-    smallest_pool = std::min(smallest_pool, d.pool_size);
   }
 
   add("auth", "method", toml_string(to_string(c.auth_method)), toml_string(to_string(Config{}.auth_method)), true);
@@ -152,9 +150,10 @@ std::vector<Setting> settings_of(const Config& c) {
   const AdmissionSettings& a = c.admission;
   add("admission", "mode", toml_string(to_string(a.mode)), toml_string(to_string(da.mode)), true);
   // The loader caps a default min_limit at a smaller pool_size but refuses a
-  // written one: such a default stays unwritten so that it loads again.
+  // written one: the default stays unwritten, so that it loads again, also
+  // after SET makes a pool smaller.
   add("admission", "min_limit", number(a.min_limit), number(da.min_limit), true).write =
-      !(a.min_limit == da.min_limit && a.min_limit > smallest_pool);
+      a.min_limit != da.min_limit;
   add("admission", "max_limit", number(a.max_limit), number(da.max_limit), true);
   add("admission", "initial_limit", number(a.initial_limit), number(da.initial_limit), true);
   add("admission", "codel_target_ms", number(a.codel_target_ms), number(da.codel_target_ms), true);

@@ -159,6 +159,16 @@ TEST(ConfigToToml, DefaultMinLimitAboveASmallPoolStaysUnwritten) {
   Config c = loads_clean("[databases.db]\npool_size = 1\n[auth]\nmethod = \"trust\"\n");
   EXPECT_EQ(to_toml(c).find("min_limit"), std::string::npos) << to_toml(c);
   expect_round_trip(c);
+  // Nor when SET makes the pool that small.
+  Config big = loads_clean("[databases.db]\n[auth]\nmethod = \"trust\"\n");
+  SetResult r = with_setting(big, "databases.db.pool_size", "1");
+  ASSERT_TRUE(r.config.has_value()) << all_errors(r.errors);
+  EXPECT_EQ(r.config->databases.at("db").pool_size, 1u);
+  // A min_limit that was set is written, and checked.
+  SetResult m = with_setting(big, "admission.min_limit", "2");
+  ASSERT_TRUE(m.config.has_value()) << all_errors(m.errors);
+  SetResult both = with_setting(*r.config, "admission.min_limit", "2");
+  EXPECT_FALSE(both.config.has_value());
 }
 
 // A database whose target is [server]'s is written without it, so it keeps
