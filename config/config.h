@@ -25,6 +25,8 @@ const char* to_string(LogFormat f);   // "logfmt" | "json" | "text"
 struct Endpoint {
   std::string host;  // IPv4/IPv6 literal or name, without brackets
   uint16_t port = 0;
+
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct ProxySettings {
@@ -36,6 +38,8 @@ struct ProxySettings {
   uint32_t shutdown_timeout_ms = 30000;    // SIGTERM: how long running transactions may take
   LogLevel log_level = LogLevel::Info;
   LogFormat log_format = LogFormat::Logfmt;  // one line per event either way
+
+  bool operator==(const ProxySettings&) const = default;
 };
 
 struct ServerSettings {
@@ -45,6 +49,8 @@ struct ServerSettings {
   uint32_t idle_timeout_ms = 600000;    // close a server connection idle this long
   uint32_t max_lifetime_ms = 3600000;   // close a server connection this old once it is idle
   std::string reset_query = "DISCARD ALL";  // session mode, before a connection serves another client
+
+  bool operator==(const ServerSettings&) const = default;
 };
 
 struct DatabaseSettings {
@@ -54,6 +60,8 @@ struct DatabaseSettings {
   uint16_t port = 0;   // defaults to [server] port
   PoolMode pool_mode = PoolMode::Transaction;
   uint32_t pool_size = 20;  // most server connections to this database, all users together
+
+  bool operator==(const DatabaseSettings&) const = default;
 };
 
 // What "a client" is for admission control.
@@ -68,6 +76,8 @@ struct ClientOverride {
   std::optional<uint32_t> weight;
   std::optional<uint32_t> max_queue;
   std::optional<uint32_t> queue_timeout_ms;
+
+  bool operator==(const ClientOverride&) const = default;
 };
 
 struct LimitsSettings {
@@ -81,6 +91,8 @@ struct LimitsSettings {
   // setting), if known; queue_timeout_ms must stay well below it to be of
   // use. 0: unknown. Only --check reads it. Range 0..86400000.
   uint32_t client_timeout_ms = 0;
+
+  bool operator==(const LimitsSettings&) const = default;
 };
 
 struct AdmissionSettings {
@@ -94,6 +106,8 @@ struct AdmissionSettings {
   uint32_t codel_interval_ms = 100;  // 10..60000
   uint32_t shed_wait_ms = 10;        // 1..60000
   double latency_tolerance = 2.0;    // 1.1..10.0 (a float or an integer)
+
+  bool operator==(const AdmissionSettings&) const = default;
 };
 
 // [admin]: who may use the admin console on [proxy] admin_listen. Console
@@ -103,6 +117,8 @@ struct AdminSettings {
   std::vector<std::string> stats_users;  // SHOW commands only
   std::string http_user;                 // basic auth for HTTP; "" = no auth
   std::string http_password;
+
+  bool operator==(const AdminSettings&) const = default;
 };
 
 // [alerts]: when to call a traffic pattern abnormal.
@@ -115,8 +131,11 @@ struct AlertSettings {
   // No skew alert while a database's total demand is below this many
   // transactions per second: a few queries are no pattern.
   uint32_t skew_min_rate = 20;  // 0..1000000
+
+  bool operator==(const AlertSettings&) const = default;
 };
 
+// Equality compares every field, `path` included.
 struct Config {
   std::string path;  // the file it was loaded from ("" for a string)
   ProxySettings proxy;
@@ -128,6 +147,8 @@ struct Config {
   AdmissionSettings admission;
   AdminSettings admin;
   AlertSettings alerts;
+
+  bool operator==(const Config&) const = default;
 };
 
 struct ConfigError {

@@ -46,8 +46,10 @@ constexpr KeyRef kMinLimitKey{"min_limit", "[admission]"};
 constexpr KeyRef kMaxLimitKey{"max_limit", "[admission]"};
 constexpr KeyRef kInitialLimitKey{"initial_limit", "[admission]"};
 
-// Shortest text that reads back as `v`, always with a decimal point so that
-// 10.0 does not look like an integer; "nan" and "inf" as they are.
+std::string range_text(FloatRange r) { return float_text(r.min) + ".." + float_text(r.max); }
+
+}  // namespace
+
 std::string float_text(double v) {
   char buffer[64];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
@@ -56,10 +58,6 @@ std::string float_text(double v) {
   if (text.find_first_of(".eni") == std::string::npos) text += ".0";
   return text;
 }
-
-std::string range_text(FloatRange r) { return float_text(r.min) + ".." + float_text(r.max); }
-
-}  // namespace
 
 bool Loader::read_number(const toml::node& node, KeyRef k, FloatRange r, double& out) {
   double v = 0;

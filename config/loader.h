@@ -50,6 +50,10 @@ std::string quoted(std::string_view s);
 std::string toml_key(std::string_view s);
 std::string describe(KeyRef k);  // "\"port\" in [server]"
 std::string range_text(Range r);
+// Shortest text that reads back as `v`, always with a decimal point so that
+// 10.0 does not look like an integer; "nan" and "inf" as they are (TOML's
+// spelling too). config_limits.cpp.
+std::string float_text(double v);
 const char* type_name(const toml::node& n);  // "an integer", "a table", ...
 size_t edit_distance(std::string_view a, std::string_view b);
 

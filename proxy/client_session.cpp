@@ -112,6 +112,7 @@ bool ClientSession::handle_startup(const proto::StartupPacket& p) {
   const std::string* dbp = p.param("database");
   user_ = user != nullptr ? *user : std::string();
   std::string dbname = (dbp != nullptr && !dbp->empty()) ? *dbp : user_;
+  database_ = dbname;
   if (const std::string* repl = p.param("replication");
       repl != nullptr && *repl != "false" && *repl != "0" && *repl != "off" && *repl != "no") {
     fatal("0A000", "replication connections are not supported by pgsluice");
@@ -200,9 +201,10 @@ size_t ClientSession::auth_input(std::string_view in) {
 }
 
 void ClientSession::auth_failed() {
-  LOG_INFO("client %llu: password authentication failed for user \"%s\"",
-           static_cast<unsigned long long>(id_), user_.c_str());
-  fatal("28P01", "password authentication failed for user \"" + user_ + "\"");
+  LOG_EVENT(LogLevel::Info, "auth_failed",
+            {{"client", id_}, {"address", peer_address()}, {"user", user_}, {"database", database_},
+             {"method", config::to_string(worker_.config().auth_method)}});
+  terminate(make_error("FATAL", "28P01", "password authentication failed for user \"" + user_ + "\""));
 }
 
 void ClientSession::auth_succeeded() {
@@ -344,6 +346,7 @@ ClientSession::Go ClientSession::admit_transaction() {
       return Go::Wait;
     case admission::Verdict::Reject:
       end_wait();
+      worker_.log_rejection(*db_, client_key_, reason);
       reject_transaction(rejection(reason));
       return Go::Rejected;
   }
@@ -361,6 +364,7 @@ void ClientSession::admission_decided(const admission::Outcome& outcome) {
   if (outcome.admitted) {
     admitted_ = true;
   } else {
+    worker_.log_rejection(*db_, client_key_, outcome.reason);
     reject_transaction(rejection(outcome.reason));
   }
   worker_.defer_resume(this);
@@ -568,9 +572,13 @@ void ClientSession::terminate(const proto::ErrorFields& fatal_error) {
   close_after_flush();
 }
 
+// Every connection pgsluice ends with FATAL: refused at login (unknown
+// database, too many clients, bad startup packet, login timeout) or broken
+// later (protocol violation).
 void ClientSession::fatal(const char* sqlstate, const std::string& message, const std::string& hint) {
-  LOG_INFO("client %llu: FATAL %s %s", static_cast<unsigned long long>(id_), sqlstate,
-           message.c_str());
+  LOG_EVENT(LogLevel::Info, "client_fatal",
+            {{"client", id_}, {"address", peer_address()}, {"user", user_}, {"database", database_},
+             {"sqlstate", sqlstate}, {"error", message}});
   terminate(make_error("FATAL", sqlstate, message, hint));
 }
 

@@ -114,6 +114,7 @@ class ClientSession final : public Peer {
   Pool* pool_ = nullptr;
   ServerConnection* server_ = nullptr;
   std::string user_;
+  std::string database_;    // as the client asked for it (for logs)
   std::string client_key_;  // who this client is for admission control
   DatabaseState* db_ = nullptr;
   admission::KeyId key_id_ = 0;

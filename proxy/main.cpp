@@ -68,13 +68,14 @@ void on_signal(uv_signal_t* h, int signum) {
   if (signum == SIGHUP) {
     pgs::config::LoadResult r = pgs::config::load_config_file(p->config_path);
     if (!r.errors.empty()) {
-      for (const auto& e : r.errors) LOG_ERROR("config reload: %s", e.to_string().c_str());
-      LOG_ERROR("config reload refused: %s has %zu problem(s); the running configuration stays",
-                p->config_path.c_str(), r.errors.size());
+      for (const auto& e : r.errors)
+        LOG_EVENT(pgs::LogLevel::Error, "config_error", {{"path", p->config_path}, {"error", e.to_string()}});
+      LOG_EVENT(pgs::LogLevel::Error, "config_reload_refused",
+                {{"path", p->config_path}, {"problems", r.errors.size()}, {"kept", "the running configuration"}});
       return;
     }
     p->worker->apply_config(std::make_shared<const pgs::config::Config>(std::move(*r.config)));
-    LOG_INFO("configuration reloaded from %s", p->config_path.c_str());
+    LOG_EVENT(pgs::LogLevel::Info, "config_reloaded", {{"path", p->config_path}});
   } else if (signum == SIGTERM) {
     p->worker->begin_drain();
   } else if (signum == SIGINT) {
@@ -91,6 +92,7 @@ int run(const std::string& path) {
   }
   auto cfg = std::make_shared<const pgs::config::Config>(std::move(*r.config));
   pgs::set_log_level(cfg->proxy.log_level);
+  pgs::set_log_format(cfg->proxy.log_format);
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
 

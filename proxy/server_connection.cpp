@@ -235,8 +235,9 @@ bool ServerConnection::handle_auth(std::string_view body) {
 void ServerConnection::login_error(const proto::ErrorFields& e) {
   if (login_failed_) return;
   login_failed_ = true;
-  LOG_WARN("server login failed for user \"%s\" database \"%s\": %s (SQLSTATE %s)", user_.c_str(),
-           dbname_.c_str(), e.message.c_str(), e.sqlstate.c_str());
+  LOG_EVENT(LogLevel::Warn, "server_login_failed",
+            {{"server", id_}, {"database", pool_.database().settings.name}, {"dbname", dbname_}, {"user", user_},
+             {"sqlstate", e.sqlstate}, {"error", e.message}});
   pool_.login_failed(this, e);
   close();
 }
@@ -552,8 +553,9 @@ void ServerConnection::on_drained() {
 }
 
 void ServerConnection::lost(const char* why) {
-  LOG_WARN("server connection %llu (backend pid %d) lost: %s",
-           static_cast<unsigned long long>(id_), backend_pid_, why);
+  LOG_EVENT(LogLevel::Warn, "server_lost",
+            {{"server", id_}, {"backend_pid", backend_pid_}, {"database", pool_.database().settings.name},
+             {"user", user_}, {"had_client", client_ != nullptr}, {"error", why}});
   ClientSession* c = client_;
   client_ = nullptr;
   close();

@@ -219,6 +219,7 @@ void Worker::apply_config(std::shared_ptr<const config::Config> cfg) {
     LOG_WARN("[proxy] listen changed: takes effect only after a restart");
   config_ = std::move(cfg);
   set_log_level(config_->proxy.log_level);
+  set_log_format(config_->proxy.log_format);
   rebuild_users();
   for (auto& [name, db] : databases_) {
     if (config_->databases.count(name) == 0 && !db->removed) {
@@ -392,14 +393,26 @@ void Worker::log_admission_stats() {
     for (uint64_t r : s.rejected) rejected += r;
     if (s.requests == db->stats_logged_requests) continue;
     db->stats_logged_requests = s.requests;
-    LOG_INFO("admission database=%s limit=%u running=%u queued=%u requests=%llu admitted=%llu "
-             "rejected=%llu min_latency_ms=%.2f latency_ms=%.2f throughput=%.0f/s",
-             name.c_str(), s.limit, s.running, s.queued,
-             static_cast<unsigned long long>(s.requests),
-             static_cast<unsigned long long>(s.admitted),
-             static_cast<unsigned long long>(rejected), s.min_latency_ms, s.recent_latency_ms,
-             s.throughput);
+    LOG_EVENT(LogLevel::Info, "admission_stats",
+              {{"database", name}, {"limit", s.limit}, {"running", s.running}, {"queued", s.queued},
+               {"requests", s.requests}, {"admitted", s.admitted}, {"rejected", rejected},
+               {"min_latency_ms", s.min_latency_ms}, {"latency_ms", s.recent_latency_ms},
+               {"throughput", s.throughput}});
   }
+}
+
+// Under overload every transaction of a key may be rejected: one line per
+// (database, key, reason) per second, carrying how many were held back.
+void Worker::log_rejection(DatabaseState& db, const std::string& client_key, admission::RejectReason reason) {
+  if (!log_enabled(LogLevel::Info)) return;
+  const char* why = admission::to_string(reason);
+  LogLimiter::Decision d = rejection_log_.note(db.settings.name, client_key, why, now_ms());
+  if (!d.log) return;
+  LOG_EVENT(LogLevel::Info, "admission_reject",
+            {{"database", db.settings.name}, {"client_key", config::to_string(config_->limits.client_key)},
+             {"key", client_key}, {"reason", why}, {"limit", db.admission->limit()},
+             {"running", db.admission->running()}, {"queued", db.admission->queued()},
+             {"suppressed", d.suppressed}, {"total", d.total}});
 }
 
 void Worker::begin_drain() {

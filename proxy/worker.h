@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "protocol/auth.h"
+#include "proxy/log_limiter.h"
 #include "proxy/pool.h"
 
 namespace pgs {
@@ -78,6 +79,8 @@ class Worker {
   void admission_forget(admission::TicketId ticket);
   void admission_poll(DatabaseState& db);
   admission::KeyPolicy key_policy(const std::string& key) const;
+  // An admission_reject log event, rate-limited per (database, key, reason).
+  void log_rejection(DatabaseState& db, const std::string& client_key, admission::RejectReason reason);
 
  private:
   static void on_connection(uv_stream_t* server, int status);
@@ -119,6 +122,7 @@ class Worker {
   bool draining_ = false;
   bool stopped_ = false;
   uint64_t accept_errors_logged_ms_ = 0;
+  LogLimiter rejection_log_;
 };
 
 }  // namespace pgs
