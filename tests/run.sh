@@ -11,7 +11,8 @@
 #   PGSLUICE_CTEST_ARGS                            extra ctest arguments, e.g. "-R Cancel"
 #   PGSLUICE_JOBS                                  build parallelism (default 2)
 #
-# Missing Debian packages are installed with apt-get (as root, or via sudo).
+# Missing Debian packages are installed with apt-get (as root, or via sudo), and the
+# browser test's npm packages (tests/browser) with npm ci.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,7 +38,12 @@ read -r -a EXTRA_CTEST_ARGS <<< "${PGSLUICE_CTEST_ARGS:-}"
 
 # ---- dependencies (only touch apt when something is missing: reruns stay fast)
 PACKAGES=(build-essential cmake pkg-config libuv1-dev libpq-dev libtomlplusplus-dev libssl-dev
-          googletest libgtest-dev postgresql-15 postgresql-client-15 pgbouncer procps util-linux)
+          googletest libgtest-dev postgresql-15 postgresql-client-15 pgbouncer procps util-linux
+          chromium)
+# Node.js drives Chromium in the dashboard test. Only when it is missing: a
+# machine may have a newer Node.js than Debian's (playwright-core needs >= 20).
+if ! command -v node >/dev/null; then PACKAGES+=(nodejs); fi
+if ! command -v npm >/dev/null; then PACKAGES+=(npm); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -51,6 +57,12 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update
   "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# playwright-core for tests/browser/dashboard_check.mjs, as package-lock.json pins it.
+if [[ ! -d tests/browser/node_modules || tests/browser/package-lock.json -nt tests/browser/node_modules ]]; then
+  echo "==> npm ci in tests/browser"
+  (cd tests/browser && npm ci --no-audit --no-fund && touch node_modules)
 fi
 
 # A crashing test must not fill the disk with cores.

@@ -213,7 +213,8 @@ inline TempPostgres& pg() { return TempPostgres::instance(); }
 // ---------------------------------------------------------------- pgsluice
 
 // Produces a complete pgsluice config with placeholders that PgsluiceProcess
-// fills in (@LISTEN@, @LISTEN_PORT@, @SERVER_HOST@, @SERVER_PORT@).
+// fills in (@LISTEN@, @LISTEN_PORT@, @SERVER_HOST@, @SERVER_PORT@, and
+// @ADMIN_PORT@, a second free port, e.g. admin_listen = "127.0.0.1:@ADMIN_PORT@").
 struct ConfigBuilder {
   std::string pool_mode = "transaction";
   int pool_size = 4;
@@ -233,10 +234,12 @@ class PgsluiceProcess {
   PgsluiceProcess(const PgsluiceProcess&) = delete;
   PgsluiceProcess& operator=(const PgsluiceProcess&) = delete;
 
-  // Writes the config, starts the binary and waits until the port accepts.
+  // Writes the config, starts the binary and waits until the port accepts
+  // (and the admin port, when the config uses @ADMIN_PORT@).
   [[nodiscard]] bool start(milliseconds ready_timeout = 10s);
 
   uint16_t port() const { return port_; }
+  uint16_t admin_port() const { return admin_port_; }
   int pid() const { return pid_; }
   const std::string& config_path() const { return config_path_; }
   const std::string& log_path() const { return log_path_; }
@@ -265,6 +268,7 @@ class PgsluiceProcess {
   std::string config_path_;
   std::string log_path_;
   uint16_t port_ = 0;
+  uint16_t admin_port_ = 0;
   int pid_ = -1;
   std::optional<int> status_;
   bool signalled_ = false;

@@ -82,6 +82,8 @@ std::string ConfigBuilder::render() const {
 PgsluiceProcess::PgsluiceProcess(std::string config_template)
     : config_template_(std::move(config_template)) {
   port_ = free_port();
+  do admin_port_ = free_port();
+  while (admin_port_ == port_);
   log_path_ = test_artifact(".log");
   config_path_ = log_path_.substr(0, log_path_.size() - 4) + ".toml";
 }
@@ -90,6 +92,7 @@ std::string PgsluiceProcess::render(const std::string& config_template) const {
   std::string s = config_template;
   replace_all(s, "@LISTEN@", "127.0.0.1:" + std::to_string(port_));
   replace_all(s, "@LISTEN_PORT@", std::to_string(port_));
+  replace_all(s, "@ADMIN_PORT@", std::to_string(admin_port_));
   if (s.find("@SERVER_") != std::string::npos) {
     replace_all(s, "@SERVER_HOST@", pg().host());
     replace_all(s, "@SERVER_PORT@", std::to_string(pg().port()));
@@ -118,6 +121,8 @@ bool PgsluiceProcess::start(milliseconds ready_timeout) {
   register_child(pid_);
   register_log(log_path_);
 
+  std::vector<uint16_t> ports{port_};
+  if (config_template_.find("@ADMIN_PORT@") != std::string::npos) ports.push_back(admin_port_);
   const auto deadline = Clock::now() + ready_timeout;
   while (Clock::now() < deadline) {
     if (!running()) {
@@ -127,11 +132,12 @@ bool PgsluiceProcess::start(milliseconds ready_timeout) {
                     << read_file(config_path_);
       return false;
     }
-    if (tcp_port_accepts(port_)) return true;
+    while (!ports.empty() && tcp_port_accepts(ports.back())) ports.pop_back();
+    if (ports.empty()) return true;
     std::this_thread::sleep_for(20ms);
   }
-  ADD_FAILURE() << "pgsluice did not accept connections on port " << port_ << " within "
-                << ready_timeout.count() << " ms; log:\n"
+  ADD_FAILURE() << "pgsluice did not accept connections on " << (ports.back() == port_ ? "" : "admin ")
+                << "port " << ports.back() << " within " << ready_timeout.count() << " ms; log:\n"
                 << tail(log(), 60);
   return false;
 }
