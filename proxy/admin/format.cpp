@@ -20,9 +20,10 @@ std::string format_decimal(double v) {
   return s;
 }
 
-std::string format_shortest(double v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+std::string format_shortest(double v, bool fixed) {
+  char buf[400];  // fixed notation of DBL_MAX needs 309 digits
+  const auto r = fixed ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, v);
   return std::string(buf, r.ptr);
 }
 

@@ -18,7 +18,9 @@ std::string format_decimal(double v);
 
 // The shortest text that reads back as the same double ("0.1", "1e-05",
 // "1234.5"); for machine consumers (Prometheus, JSON). `v` must be finite.
-std::string format_shortest(double v);
+// `fixed`: never an exponent ("0.0001"), as histogram bucket bounds are
+// conventionally written.
+std::string format_shortest(double v, bool fixed = false);
 
 // "2025-11-25 14:31:08 UTC" (PgBouncer's connect_time form, in UTC).
 std::string format_utc_time(uint64_t unix_us);
