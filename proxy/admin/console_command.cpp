@@ -29,6 +29,13 @@ std::string upper(std::string_view s) {
   return u;
 }
 
+// User text quoted in a message, cut short so that an error stays one line.
+std::string quoted(std::string_view text) {
+  constexpr size_t kMax = 60;
+  if (text.size() <= kMax) return "\"" + std::string(text) + "\"";
+  return "\"" + std::string(text.substr(0, kMax)) + "...\"";
+}
+
 ParsedCommand failure(std::string_view sqlstate, std::string message,
                       std::string hint = std::string(commands_hint())) {
   ParsedCommand p;
@@ -82,7 +89,7 @@ class Scanner {
       if (out.empty()) error = "zero-length quoted name \"\"";
       return error.empty();
     }
-    error = "unterminated quoted name " + std::string(rest());
+    error = "unterminated quoted name " + quoted(rest());
     return false;
   }
 
@@ -94,7 +101,7 @@ class Scanner {
       const char c = peek();
       if (c == '"' || c == '\'') {
         if (!skip_quoted(c)) {
-          error = "unterminated quoted part in setting name " + std::string(s_.substr(start));
+          error = "unterminated quoted part in setting name " + quoted(s_.substr(start));
           return false;
         }
       } else if (take_while(is_key_char).empty()) {
@@ -106,7 +113,7 @@ class Scanner {
     out = s_.substr(start, pos_ - start);
     if (out.empty() || out.back() == '.') {
       error = out.empty() ? "SET needs a setting name (SHOW CONFIG lists them)"
-                          : "setting name " + std::string(out) + " ends with a dot";
+                          : "setting name " + quoted(out) + " ends with a dot";
       return false;
     }
     return true;
@@ -140,8 +147,7 @@ bool expect_end(Scanner& sc, std::string_view command, ParsedCommand& error) {
   if (sc.peek() == ';') {
     error = syntax_error("one command per query; found more after " + std::string(command));
   } else {
-    error = syntax_error("unexpected \"" + std::string(sc.rest()) + "\" after " +
-                         std::string(command));
+    error = syntax_error("unexpected " + quoted(sc.rest()) + " after " + std::string(command));
   }
   return false;
 }
@@ -165,7 +171,7 @@ bool check_set_value(std::string_view value, ParsedCommand& error) {
     const char c = sc.peek();
     if (c == '\'' || c == '"') {
       if (!sc.skip_quoted(c)) {
-        error = syntax_error("unterminated quoted string in SET value " + std::string(value));
+        error = syntax_error("unterminated quoted string in SET value " + quoted(value));
         return false;
       }
       continue;
@@ -221,12 +227,12 @@ ParsedCommand parse_set(Scanner& sc) {
     // PgBouncer also accepts SET key TO value.
     const std::string_view word = sc.take_while(is_word_char);
     if (upper(word) != "TO" || sc.at_end() || !is_space(sc.peek())) {
-      return syntax_error("SET needs \"=\" after the setting name " + std::string(key));
+      return syntax_error("SET needs \"=\" after the setting name " + quoted(key));
     }
   }
   sc.skip_space();
   const std::string_view value = sc.rest();
-  if (value.empty()) return syntax_error("SET " + std::string(key) + " = needs a value");
+  if (value.empty()) return syntax_error("SET " + quoted(key) + " = needs a value");
   ParsedCommand p;
   if (!check_set_value(value, p)) return p;
   p.ok = true;
@@ -241,11 +247,12 @@ ParsedCommand parse_kill_client(Scanner& sc) {
   const std::string_view text = sc.take_while(is_word_char);
   ParsedCommand p;
   if (!parse_client_id(text, p.command.client_id)) {
-    std::string message = "KILL_CLIENT takes a client id (decimal, or 0x hex as SHOW CLIENTS prints it in ptr)";
-    if (!text.empty()) message += ", not \"" + std::string(text) + "\"";
+    std::string message =
+        "KILL_CLIENT takes a client id (decimal, or 0x hex as SHOW CLIENTS prints it in ptr)";
+    if (!text.empty()) message += ", not " + quoted(text);
     return syntax_error(message);
   }
-  if (!expect_end(sc, "KILL_CLIENT " + std::string(text), p)) return p;
+  if (!expect_end(sc, "KILL_CLIENT " + quoted(text), p)) return p;
   p.ok = true;
   p.command.kind = CommandKind::KillClient;
   return p;
@@ -260,8 +267,8 @@ ParsedCommand parse_no_argument(Scanner& sc, CommandKind kind, std::string_view 
 }
 
 // PgBouncer console commands that pgsluice does not have.
-constexpr std::array<std::string_view, 7> kPgBouncerOnlyCommands = {
-    "DISABLE", "ENABLE", "KILL", "RECONNECT", "SUSPEND", "WAIT_CLOSE", "SELECT"};
+constexpr std::array<std::string_view, 6> kPgBouncerOnlyCommands = {
+    "DISABLE", "ENABLE", "KILL", "RECONNECT", "SUSPEND", "WAIT_CLOSE"};
 
 }  // namespace
 
@@ -278,10 +285,10 @@ ParsedCommand parse_command(std::string_view sql) {
   Scanner sc(sql);
   const std::string word = upper(sc.take_while(is_word_char));
   if (word.empty()) {
-    return syntax_error("a command starts with a word, not \"" + std::string(sql) + "\"");
+    return syntax_error("a command starts with a word, not " + quoted(sql));
   }
   if (!sc.at_end() && !is_space(sc.peek())) {
-    return syntax_error("unexpected \"" + std::string(sc.rest()) + "\" after " + word);
+    return syntax_error("unexpected " + quoted(sc.rest()) + " after " + word);
   }
 
   if (word == "SHOW") return parse_show(sc);
@@ -291,13 +298,16 @@ ParsedCommand parse_command(std::string_view sql) {
   if (word == "SHUTDOWN") return parse_no_argument(sc, CommandKind::Shutdown, word);
   if (word == "SET") return parse_set(sc);
   if (word == "KILL_CLIENT") return parse_kill_client(sc);
+  if (word == "SELECT") {  // PgBouncer's alias of SHOW; SQL tools send it too
+    return failure(kFeatureNotSupported, "the admin console runs no SQL; use SHOW topic");
+  }
   for (std::string_view w : kPgBouncerOnlyCommands) {
     if (word == w) {
       return failure(kFeatureNotSupported,
                      word + " is a PgBouncer console command pgsluice does not have");
     }
   }
-  return syntax_error("unknown command \"" + word + "\"");
+  return syntax_error("unknown command " + quoted(word));
 }
 
 }  // namespace pgs::admin

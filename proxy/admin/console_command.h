@@ -31,10 +31,10 @@ enum class CommandKind {
 
 struct ConsoleCommand {
   CommandKind kind = CommandKind::Empty;
-  std::string topic;     // Show: upper case, one of show_topics()
-  std::string database;  // Pause, Resume: "" for every database
-  std::string key;       // Set: as typed, quoted parts kept: limits.clients."10.0.0.5".weight
-  std::string value;     // Set: the raw text after '=', trimmed: 4, 'x', "x", word, [1, 2]
+  std::string topic;       // Show: upper case, one of show_topics()
+  std::string database;    // Pause, Resume: "" for every database
+  std::string key;         // Set: as typed, quoted parts kept: limits.clients."10.0.0.5".weight
+  std::string value;       // Set: the raw text after '=', trimmed: 4, 'x', "x", word, [1, 2]
   uint64_t client_id = 0;  // KillClient
 };
 

@@ -27,8 +27,7 @@ class JsonWriter {
   JsonWriter& value(bool b);
   JsonWriter& value(double d);
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  JsonWriter& value(T n) {
+  requires(!std::same_as<T, bool>) JsonWriter& value(T n) {
     separate();
     out_ += std::to_string(n);
     return *this;

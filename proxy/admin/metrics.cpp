@@ -148,7 +148,8 @@ void per_key(Exposition& e, const Status& s, std::string_view name, std::string_
   for (const DatabaseStatus& d : s.databases) {
     const double demand = total_demand(d.admission);
     for (const KeySnapshot& k : d.admission.keys) {
-      e.sample({{"database", d.name}, {"key", k.name}}, get(k, demand_share(k.demand_rate, demand)));
+      e.sample({{"database", d.name}, {"key", k.name}},
+               get(k, demand_share(k.demand_rate, demand)));
     }
   }
 }
@@ -159,9 +160,8 @@ void process_metrics(Exposition& e, const Status& s) {
   e.family("pgsluice_info", "gauge", "pgsluice's version, as a label; always 1.");
   e.sample({{"version", s.version}}, uint64_t{1});
   e.family("pgsluice_uptime_seconds", "gauge", "Seconds since pgsluice started.");
-  e.sample({}, seconds_from_us(s.now_unix_us > s.started_unix_us
-                                   ? s.now_unix_us - s.started_unix_us
-                                   : 0));
+  e.sample({}, seconds_from_us(s.now_unix_us > s.started_unix_us ? s.now_unix_us - s.started_unix_us
+                                                                 : 0));
   e.family("pgsluice_client_connections", "gauge", "Client connections open now.");
   e.sample({}, s.client_connections);
   e.family("pgsluice_client_connections_max", "gauge",
@@ -263,9 +263,10 @@ void key_metrics(Exposition& e, const Status& s) {
                key_connections(connections, d.name, k.name));
     }
   }
-  per_key(e, s, "pgsluice_client_key_running", "gauge", "Admitted transactions of the key not yet ended.",
-          [](K k, double) { return k.running; });
-  per_key(e, s, "pgsluice_client_key_queued", "gauge", "Transactions of the key waiting for admission.",
+  per_key(e, s, "pgsluice_client_key_running", "gauge",
+          "Admitted transactions of the key not yet ended.", [](K k, double) { return k.running; });
+  per_key(e, s, "pgsluice_client_key_queued", "gauge",
+          "Transactions of the key waiting for admission.",
           [](K k, double) { return k.queued_now; });
   per_key(e, s, "pgsluice_client_key_weight", "gauge",
           "The key's share of a contended database limit, relative to other keys.",
@@ -273,7 +274,8 @@ void key_metrics(Exposition& e, const Status& s) {
   per_key(e, s, "pgsluice_client_key_max_concurrency", "gauge",
           "Most transactions of the key running at once; 0 = no per-key limit.",
           [](K k, double) { return k.policy.max_concurrency; });
-  per_key(e, s, "pgsluice_client_key_max_queue", "gauge", "Most transactions of the key waiting at once.",
+  per_key(e, s, "pgsluice_client_key_max_queue", "gauge",
+          "Most transactions of the key waiting at once.",
           [](K k, double) { return k.policy.max_queue; });
   per_key(e, s, "pgsluice_client_key_queue_timeout_seconds", "gauge",
           "How long a transaction of the key may wait for admission.",
@@ -294,8 +296,8 @@ void key_metrics(Exposition& e, const Status& s) {
   per_key(e, s, "pgsluice_client_key_requests_total", "counter",
           "Transactions of the key that asked to start.",
           [](K k, double) { return k.counters.requests; });
-  per_key(e, s, "pgsluice_client_key_admitted_total", "counter", "Transactions of the key admitted.",
-          [](K k, double) { return k.counters.admitted; });
+  per_key(e, s, "pgsluice_client_key_admitted_total", "counter",
+          "Transactions of the key admitted.", [](K k, double) { return k.counters.admitted; });
   e.family("pgsluice_client_key_rejected_total", "counter",
            "Transactions of the key rejected, by reason.");
   for (const DatabaseStatus& d : s.databases) {
@@ -313,7 +315,8 @@ void key_metrics(Exposition& e, const Status& s) {
   e.family("pgsluice_admission_wait_seconds", "histogram",
            "Time from asking to start to admission, every admitted transaction (0 when at once).");
   for (const DatabaseStatus& d : s.databases) {
-    for (K k : d.admission.keys) e.histogram({{"database", d.name}, {"key", k.name}}, k.counters.wait);
+    for (K k : d.admission.keys)
+      e.histogram({{"database", d.name}, {"key", k.name}}, k.counters.wait);
   }
   e.family("pgsluice_admission_reject_wait_seconds", "histogram",
            "Time from asking to start to rejection, every rejected transaction.");

@@ -50,7 +50,11 @@ const config::SettingEntry* find_setting(const Status& s, std::string_view key) 
 void show_config(const Status& s, ResultSet& out) {
   out.columns = {{"key", kText}, {"value", kText}, {"default", kText}, {"changeable", kText}};
   for (const config::SettingEntry& e : s.settings) {
-    RowWriter(out).text(e.key).text(e.value).text(e.default_value).text(e.changeable ? "yes" : "no");
+    RowWriter(out)
+        .text(e.key)
+        .text(e.value)
+        .text(e.default_value)
+        .text(e.changeable ? "yes" : "no");
   }
   // PgBouncer's names for the two settings pgbouncer_exporter reads, so its
   // pgbouncer_config_* gauges work: max_client_conn is
@@ -68,12 +72,18 @@ void show_config(const Status& s, ResultSet& out) {
 // ---- DATABASES, POOLS, USERS, LISTS ----
 
 void show_databases(const Status& s, ResultSet& out) {
-  out.columns = {{"name", kText},           {"host", kText},
-                 {"port", kInt4},           {"database", kText},
-                 {"force_user", kText},     {"pool_size", kInt4},
-                 {"min_pool_size", kInt4},  {"reserve_pool", kInt4},
-                 {"pool_mode", kText},      {"max_connections", kInt4},
-                 {"current_connections", kInt4}, {"paused", kInt4},
+  out.columns = {{"name", kText},
+                 {"host", kText},
+                 {"port", kInt4},
+                 {"database", kText},
+                 {"force_user", kText},
+                 {"pool_size", kInt4},
+                 {"min_pool_size", kInt4},
+                 {"reserve_pool", kInt4},
+                 {"pool_mode", kText},
+                 {"max_connections", kInt4},
+                 {"current_connections", kInt4},
+                 {"paused", kInt4},
                  {"disabled", kInt4}};
   for (const DatabaseStatus& d : s.databases) {
     RowWriter row(out);
@@ -213,13 +223,20 @@ void add_averages(RowWriter& row, const TrafficAverages& a) {
 }
 
 void show_stats(const Status& s, ResultSet& out) {
-  out.columns = {{"database", kText},          {"total_xact_count", kNumeric},
-                 {"total_query_count", kNumeric}, {"total_received", kNumeric},
-                 {"total_sent", kNumeric},        {"total_xact_time", kNumeric},
-                 {"total_query_time", kNumeric},  {"total_wait_time", kNumeric},
-                 {"avg_xact_count", kNumeric},    {"avg_query_count", kNumeric},
-                 {"avg_recv", kNumeric},          {"avg_sent", kNumeric},
-                 {"avg_xact_time", kNumeric},     {"avg_query_time", kNumeric},
+  out.columns = {{"database", kText},
+                 {"total_xact_count", kNumeric},
+                 {"total_query_count", kNumeric},
+                 {"total_received", kNumeric},
+                 {"total_sent", kNumeric},
+                 {"total_xact_time", kNumeric},
+                 {"total_query_time", kNumeric},
+                 {"total_wait_time", kNumeric},
+                 {"avg_xact_count", kNumeric},
+                 {"avg_query_count", kNumeric},
+                 {"avg_recv", kNumeric},
+                 {"avg_sent", kNumeric},
+                 {"avg_xact_time", kNumeric},
+                 {"avg_query_time", kNumeric},
                  {"avg_wait_time", kNumeric}};
   for (const DatabaseStatus& d : s.databases) {
     RowWriter row(out);
@@ -230,9 +247,9 @@ void show_stats(const Status& s, ResultSet& out) {
 }
 
 void set_stats_subset_columns(ResultSet& out) {
-  out.columns = {{"database", kText},       {"xact_count", kNumeric}, {"query_count", kNumeric},
+  out.columns = {{"database", kText},          {"xact_count", kNumeric}, {"query_count", kNumeric},
                  {"bytes_received", kNumeric}, {"bytes_sent", kNumeric}, {"xact_time", kNumeric},
-                 {"query_time", kNumeric},  {"wait_time", kNumeric}};
+                 {"query_time", kNumeric},     {"wait_time", kNumeric}};
 }
 
 void show_stats_totals(const Status& s, ResultSet& out) {
@@ -286,14 +303,20 @@ void show_totals(const Status& s, ResultSet& out) {
     a.query_time_us =
         static_cast<uint64_t>(query_time_weighted / static_cast<double>(a.query_count));
   }
-  const std::pair<std::string_view, uint64_t> rows[] = {
-      {"total_xact_count", t.xact_count},   {"total_query_count", t.query_count},
-      {"total_client_bytes", t.bytes_received}, {"total_server_bytes", t.bytes_sent},
-      {"total_xact_time", t.xact_time_us},  {"total_query_time", t.query_time_us},
-      {"total_wait_time", t.wait_time_us},  {"avg_xact_count", a.xact_count},
-      {"avg_query_count", a.query_count},   {"avg_client_bytes", a.recv},
-      {"avg_server_bytes", a.sent},         {"avg_xact_time", a.xact_time_us},
-      {"avg_query_time", a.query_time_us},  {"avg_wait_time", a.wait_time_us}};
+  const std::pair<std::string_view, uint64_t> rows[] = {{"total_xact_count", t.xact_count},
+                                                        {"total_query_count", t.query_count},
+                                                        {"total_client_bytes", t.bytes_received},
+                                                        {"total_server_bytes", t.bytes_sent},
+                                                        {"total_xact_time", t.xact_time_us},
+                                                        {"total_query_time", t.query_time_us},
+                                                        {"total_wait_time", t.wait_time_us},
+                                                        {"avg_xact_count", a.xact_count},
+                                                        {"avg_query_count", a.query_count},
+                                                        {"avg_client_bytes", a.recv},
+                                                        {"avg_server_bytes", a.sent},
+                                                        {"avg_xact_time", a.xact_time_us},
+                                                        {"avg_query_time", a.query_time_us},
+                                                        {"avg_wait_time", a.wait_time_us}};
   for (const auto& [name, value] : rows) RowWriter(out).text(name).integer(value);
 }
 
@@ -331,8 +354,8 @@ const std::array<std::string_view, kTopics.size()> kTopicNames = [] {
 
 // PgBouncer topics that have no meaning in pgsluice.
 constexpr std::array<std::string_view, 9> kPgBouncerOnlyTopics = {
-    "FDS", "SOCKETS", "ACTIVE_SOCKETS", "MEM", "STATE", "DNS_HOSTS", "DNS_ZONES", "PEERS",
-    "PEER_POOLS"};
+    "FDS",       "SOCKETS",   "ACTIVE_SOCKETS", "MEM",       "STATE",
+    "DNS_HOSTS", "DNS_ZONES", "PEERS",          "PEER_POOLS"};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -368,9 +391,10 @@ bool check_show_topic(std::string_view topic, ErrorInfo& err) {
   if (find_topic(topic) != nullptr) return true;
   for (std::string_view name : kPgBouncerOnlyTopics) {
     if (iequals(name, topic)) {
-      err = console_error(kFeatureNotSupported,
-                          "SHOW " + std::string(name) + " is a PgBouncer command pgsluice does not have",
-                          show_topics_hint());
+      err = console_error(
+          kFeatureNotSupported,
+          "SHOW " + std::string(name) + " is a PgBouncer command pgsluice does not have",
+          show_topics_hint());
       return false;
     }
   }

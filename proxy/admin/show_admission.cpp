@@ -116,8 +116,8 @@ void show_client_keys(const Status& s, ResultSet& out) {
 }
 
 void show_alerts(const Status& s, ResultSet& out) {
-  out.columns = {{"kind", kText},         {"database", kText},   {"key", kText},
-                 {"active", kBool},       {"since", kText},      {"cleared", kText},
+  out.columns = {{"kind", kText},           {"database", kText},     {"key", kText},
+                 {"active", kBool},         {"since", kText},        {"cleared", kText},
                  {"demand_share", kFloat8}, {"fair_share", kFloat8}, {"factor", kFloat8},
                  {"message", kText}};
   for (const AlertStatus& a : s.alerts) {

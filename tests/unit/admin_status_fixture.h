@@ -60,9 +60,9 @@ inline Status make_status() {
   a.min_latency_ms = 6.1;
   a.recent_latency_ms = 8.0;
   a.throughput = 150.25;
-  for (int i = 0; i < 90; ++i) a.latency.record(4000);      // 2.5..5 ms bucket
-  for (int i = 0; i < 10; ++i) a.latency.record(40000);     // 25..50 ms bucket
-  a.latency.record(20000000);                               // +Inf bucket
+  for (int i = 0; i < 90; ++i) a.latency.record(4000);   // 2.5..5 ms bucket
+  for (int i = 0; i < 10; ++i) a.latency.record(40000);  // 25..50 ms bucket
+  a.latency.record(20000000);                            // +Inf bucket
   admission::KeySnapshot k1;
   k1.name = "10.0.0.5";
   k1.policy = {0, 1, 64, 1000};
@@ -136,8 +136,8 @@ inline Status make_status() {
   c1.port = 40001;
   c1.local_addr = "127.0.0.1";
   c1.local_port = 6432;
-  c1.connect_time_unix_us = kNowUs - 60000000;   // 14:30:08
-  c1.request_time_unix_us = kNowUs - 1000000;    // 14:31:07
+  c1.connect_time_unix_us = kNowUs - 60000000;  // 14:30:08
+  c1.request_time_unix_us = kNowUs - 1000000;   // 14:31:07
   c1.remote_pid = 77;
   c1.application_name = "pgbench";
   c1.client_key = "10.0.0.5";
@@ -170,9 +170,9 @@ inline Status make_status() {
   s.servers = {s1, s2};
 
   s.users = {{"alice", "transaction", false, false}, {"bob", "", false, false}};
-  s.lists = {{"databases", 2},    {"users", 2},        {"peers", 0},         {"pools", 2},
-             {"peer_pools", 0},   {"free_clients", 0}, {"used_clients", 3},  {"login_clients", 0},
-             {"free_servers", 0}, {"used_servers", 2}, {"dns_names", 0},     {"dns_zones", 0},
+  s.lists = {{"databases", 2},    {"users", 2},        {"peers", 0},        {"pools", 2},
+             {"peer_pools", 0},   {"free_clients", 0}, {"used_clients", 3}, {"login_clients", 0},
+             {"free_servers", 0}, {"used_servers", 2}, {"dns_names", 0},    {"dns_zones", 0},
              {"dns_queries", 0},  {"dns_pending", 0}};
 
   AlertStatus active;

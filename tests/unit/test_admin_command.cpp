@@ -118,9 +118,9 @@ TEST(AdminCommand, KillClient) {
   EXPECT_EQ(parse_ok("kill_client 18446744073709551615;").client_id, UINT64_MAX);
   EXPECT_EQ(parse_ok("kill_client 0x1f").client_id, 31u);  // as SHOW CLIENTS ptr prints it
 
-  for (std::string_view sql : {"KILL_CLIENT", "KILL_CLIENT abc", "KILL_CLIENT -1", "KILL_CLIENT 1.5",
-                               "KILL_CLIENT 18446744073709551616", "KILL_CLIENT 0x", "KILL_CLIENT 1 2",
-                               "KILL_CLIENT 12abc"}) {
+  for (std::string_view sql : {"KILL_CLIENT", "KILL_CLIENT abc", "KILL_CLIENT -1",
+                               "KILL_CLIENT 1.5", "KILL_CLIENT 18446744073709551616",
+                               "KILL_CLIENT 0x", "KILL_CLIENT 1 2", "KILL_CLIENT 12abc"}) {
     EXPECT_EQ(parse_error(sql).sqlstate, "42601") << sql;
   }
 }
@@ -157,7 +157,8 @@ TEST(AdminCommand, SetQuotedKeyParts) {
   EXPECT_EQ(c.key, "limits.clients.\"10.0.0.5\".weight");
   EXPECT_EQ(c.value, "2");
   c = parse_ok("set Limits.Clients.'app 1'.max_queue=0;");
-  EXPECT_EQ(c.key, "Limits.Clients.'app 1'.max_queue");  // as typed; keys compare case-insensitively later
+  EXPECT_EQ(c.key,
+            "Limits.Clients.'app 1'.max_queue");  // as typed; keys compare case-insensitively later
   EXPECT_EQ(c.value, "0");
   c = parse_ok("SET limits.clients.\"a = b\".weight = 5");
   EXPECT_EQ(c.key, "limits.clients.\"a = b\".weight");
@@ -168,9 +169,8 @@ TEST(AdminCommand, SetErrors) {
   for (std::string_view sql :
        {"SET", "SET = 4", "SET limits.max_concurrency", "SET limits.max_concurrency 4",
         "SET limits.max_concurrency =", "SET limits.max_concurrency = ;",
-        "SET limits.clients.\"10.0.0.5.weight = 1", "SET limits. = 1",
-        "SET a = 'unterminated", "SET a = \"unterminated", "SET a = 1; SHOW POOLS",
-        "SET a TO", "SET a TOO 1"}) {
+        "SET limits.clients.\"10.0.0.5.weight = 1", "SET limits. = 1", "SET a = 'unterminated",
+        "SET a = \"unterminated", "SET a = 1; SHOW POOLS", "SET a TO", "SET a TOO 1"}) {
     EXPECT_EQ(parse_error(sql).sqlstate, "42601") << sql;
   }
 }
@@ -178,16 +178,16 @@ TEST(AdminCommand, SetErrors) {
 TEST(AdminCommand, UnknownAndUnsupportedCommands) {
   ErrorInfo e = parse_error("SELECT 1");
   EXPECT_EQ(e.sqlstate, "0A000");
-  for (std::string_view sql : {"DISABLE bench", "enable bench", "KILL bench", "RECONNECT",
-                               "SUSPEND", "WAIT_CLOSE"}) {
+  for (std::string_view sql :
+       {"DISABLE bench", "enable bench", "KILL bench", "RECONNECT", "SUSPEND", "WAIT_CLOSE"}) {
     EXPECT_EQ(parse_error(sql).sqlstate, "0A000") << sql;
   }
   e = parse_error("FROBNICATE");
   EXPECT_EQ(e.sqlstate, "42601");
   EXPECT_NE(e.message.find("FROBNICATE"), std::string::npos);
   // The hint names every command.
-  for (std::string_view word : {"SHOW", "SET", "RELOAD", "PAUSE", "RESUME", "KILL_CLIENT",
-                                "SHUTDOWN", "SHOW HELP"}) {
+  for (std::string_view word :
+       {"SHOW", "SET", "RELOAD", "PAUSE", "RESUME", "KILL_CLIENT", "SHUTDOWN", "SHOW HELP"}) {
     EXPECT_NE(e.hint.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(parse_error("(SHOW POOLS)").sqlstate, "42601");

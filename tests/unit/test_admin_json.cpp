@@ -8,10 +8,9 @@
 #include <fstream>
 #include <string>
 
+#include "admin_status_fixture.h"
 #include "proxy/admin/json_writer.h"
 #include "proxy/admin/status_json.h"
-
-#include "admin_status_fixture.h"
 
 namespace pgs::admin {
 namespace {
@@ -87,7 +86,8 @@ assert al == {"kind": "skew", "database": "bench", "key": "10.0.0.5", "active": 
               "fair_share": 0.25, "factor": 3.0,
               "message": "10.0.0.5 asks for 75% of bench's transactions; its fair share is 25%"}, al
 assert d["alerts"][1]["active"] is False and d["alerts"][1]["cleared_ms"] == 1764080568123
-)PY", "status"));
+)PY",
+                             "status"));
   // The limit of a database with admission off, and NaN, are null.
   EXPECT_NE(json.find("\"mode\":\"off\",\"limit\":null"), std::string::npos);
 }
@@ -116,31 +116,38 @@ TEST(AdminJson, StringEscaping) {
   w.value("quote\" backslash\\ slash/");
   w.value(std::string("nl\n cr\r tab\t bs\b ff\f nul") + std::string(1, '\0') + "\x01\x1f\x7f");
   w.value("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");  // valid UTF-8 passes through
-  w.value("bad \xff end");                                // lone invalid byte
-  w.value("cut \xE2\x82");                                // truncated sequence
+  w.value("bad \xff end");                               // lone invalid byte
+  w.value("cut \xE2\x82");                               // truncated sequence
   w.value("overlong \xC0\xAF surrogate \xED\xA0\x80 big \xF4\x90\x80\x80");
   w.end_array();
   const std::string json = w.str();
-  EXPECT_EQ(json,
-            "[\"quote\\\" backslash\\\\ slash/\","
-            "\"nl\\n cr\\r tab\\t bs\\b ff\\f nul\\u0000\\u0001\\u001f\x7f\","
-            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\","
-            "\"bad \xEF\xBF\xBD end\","
-            "\"cut \xEF\xBF\xBD\xEF\xBF\xBD\","
-            "\"overlong \xEF\xBF\xBD\xEF\xBF\xBD surrogate \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD big "
-            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"]");
+  EXPECT_EQ(
+      json,
+      "[\"quote\\\" backslash\\\\ slash/\","
+      "\"nl\\n cr\\r tab\\t bs\\b ff\\f nul\\u0000\\u0001\\u001f\x7f\","
+      "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\","
+      "\"bad \xEF\xBF\xBD end\","
+      "\"cut \xEF\xBF\xBD\xEF\xBF\xBD\","
+      "\"overlong \xEF\xBF\xBD\xEF\xBF\xBD surrogate \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD big "
+      "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"]");
   EXPECT_TRUE(python_accepts(json, R"PY(
 assert d[1] == "nl\n cr\r tab\t bs\b ff\f nul\x00\x01\x1f\x7f"
 assert d[2] == "caf\u00e9 \u20ac \U0001F600"
 assert d[3] == "bad \ufffd end"
-)PY", "escaping"));
+)PY",
+                             "escaping"));
 }
 
 TEST(AdminJson, WriterStructure) {
   JsonWriter w;
   w.begin_object();
   w.field("a", 1).field("b", -2).field("c", 2.5).field("d", true).field("e", "x");
-  w.key("f").begin_array().value(uint64_t{18446744073709551615u}).null().begin_object().end_object();
+  w.key("f")
+      .begin_array()
+      .value(uint64_t{18446744073709551615u})
+      .null()
+      .begin_object()
+      .end_object();
   w.end_array();
   w.key("g").begin_object().field("h", false).end_object();
   w.end_object();
@@ -156,7 +163,8 @@ TEST(AdminJson, StatusEscapesNames) {
   EXPECT_TRUE(python_accepts(status_json(s), R"PY(
 assert d["databases"][0]["name"] == "we\"ird\n\ufffd"
 assert d["alerts"][0]["message"] == "tab\there"
-)PY", "names"));
+)PY",
+                             "names"));
 }
 
 }  // namespace

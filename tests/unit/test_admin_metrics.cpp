@@ -10,9 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/admin/metrics.h"
-
 #include "admin_status_fixture.h"
+#include "proxy/admin/metrics.h"
 
 namespace pgs::admin {
 namespace {
@@ -31,8 +30,12 @@ struct Family {
   std::vector<Sample> samples;
 };
 
-bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
-bool is_name_char(char c) { return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c)); }
+bool is_name_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || std::isdigit(static_cast<unsigned char>(c));
+}
 
 bool parse_value(std::string_view text, double& v) {
   if (text == "NaN") {
@@ -262,9 +265,10 @@ TEST(AdminMetrics, ValidExposition) {
   EXPECT_EQ(value_of(fams, "pgsluice_admission_running", {{"database", "bench"}}), 3);
   EXPECT_EQ(value_of(fams, "pgsluice_admission_queued", {{"database", "bench"}}), 10);
   EXPECT_EQ(value_of(fams, "pgsluice_admission_paused", {{"database", "app"}}), 1);
-  EXPECT_DOUBLE_EQ(value_of(fams, "pgsluice_admission_min_latency_seconds", {{"database", "bench"}}),
-                   0.0061);
-  EXPECT_DOUBLE_EQ(value_of(fams, "pgsluice_admission_throughput", {{"database", "bench"}}), 150.25);
+  EXPECT_DOUBLE_EQ(
+      value_of(fams, "pgsluice_admission_min_latency_seconds", {{"database", "bench"}}), 0.0061);
+  EXPECT_DOUBLE_EQ(value_of(fams, "pgsluice_admission_throughput", {{"database", "bench"}}),
+                   150.25);
   EXPECT_EQ(fams.at("pgsluice_admission_requests_total").type, "counter");
   EXPECT_EQ(value_of(fams, "pgsluice_admission_requests_total", {{"database", "bench"}}), 1000);
   EXPECT_EQ(value_of(fams, "pgsluice_admission_rejected_total",
@@ -294,15 +298,14 @@ TEST(AdminMetrics, ValidExposition) {
 
   // Histograms: seconds, cumulative.
   EXPECT_EQ(fams.at("pgsluice_query_latency_seconds").type, "histogram");
-  EXPECT_EQ(value_of(fams, "pgsluice_query_latency_seconds",
-                     {{"database", "bench"}, {"le", "0.005"}}),
-            90);
-  EXPECT_EQ(value_of(fams, "pgsluice_query_latency_seconds",
-                     {{"database", "bench"}, {"le", "10"}}),
+  EXPECT_EQ(
+      value_of(fams, "pgsluice_query_latency_seconds", {{"database", "bench"}, {"le", "0.005"}}),
+      90);
+  EXPECT_EQ(value_of(fams, "pgsluice_query_latency_seconds", {{"database", "bench"}, {"le", "10"}}),
             100);
-  EXPECT_EQ(value_of(fams, "pgsluice_query_latency_seconds",
-                     {{"database", "bench"}, {"le", "+Inf"}}),
-            101);
+  EXPECT_EQ(
+      value_of(fams, "pgsluice_query_latency_seconds", {{"database", "bench"}, {"le", "+Inf"}}),
+      101);
   EXPECT_EQ(fams.at("pgsluice_admission_wait_seconds").type, "histogram");
   EXPECT_EQ(value_of(fams, "pgsluice_admission_wait_seconds",
                      {{"database", "bench"}, {"key", "10.0.0.5"}, {"le", "0.0001"}}),
@@ -329,8 +332,9 @@ TEST(AdminMetrics, ValidExposition) {
   EXPECT_EQ(value_of(fams, "pgsluice_pool_servers",
                      {{"database", "bench"}, {"user", "alice"}, {"state", "login"}}),
             1);
-  EXPECT_EQ(value_of(fams, "pgsluice_pool_maxwait_seconds", {{"database", "bench"}, {"user", "alice"}}),
-            2.5);
+  EXPECT_EQ(
+      value_of(fams, "pgsluice_pool_maxwait_seconds", {{"database", "bench"}, {"user", "alice"}}),
+      2.5);
   EXPECT_EQ(value_of(fams, "pgsluice_transactions_total", {{"database", "bench"}}), 1000);
   EXPECT_EQ(value_of(fams, "pgsluice_queries_total", {{"database", "bench"}}), 2500);
   EXPECT_EQ(value_of(fams, "pgsluice_received_bytes_total", {{"database", "bench"}}), 123456);
@@ -356,10 +360,12 @@ TEST(AdminMetrics, EscapesLabelsAndDropsDuplicateSeries) {
   s.clients.clear();
   const std::string text = prometheus_text(s);
   const Families fams = parsed(text);
-  EXPECT_NE(text.find("pgsluice_info{version=\"v\\\"1\\\\2\\n3\xEF\xBF\xBD\"} 1\n"), std::string::npos)
+  EXPECT_NE(text.find("pgsluice_info{version=\"v\\\"1\\\\2\\n3\xEF\xBF\xBD\"} 1\n"),
+            std::string::npos)
       << text.substr(0, 400);
   EXPECT_EQ(fams.at("pgsluice_transactions_total").samples.size(), 1u);
-  EXPECT_EQ(value_of(fams, "pgsluice_transactions_total", {{"database", "bench"}}), 1000);  // first wins
+  EXPECT_EQ(value_of(fams, "pgsluice_transactions_total", {{"database", "bench"}}),
+            1000);  // first wins
   EXPECT_TRUE(fams.at("pgsluice_alert_active").samples.empty());
 }
 
@@ -376,9 +382,11 @@ TEST(AdminMetrics, NonFiniteValues) {
   s.databases[0].admission.keys[0].demand_rate = INFINITY;
   const std::string text = prometheus_text(s);
   parsed(text);
-  EXPECT_NE(text.find("pgsluice_admission_throughput{database=\"bench\"} NaN\n"), std::string::npos);
-  EXPECT_NE(text.find("pgsluice_client_key_demand_rate{database=\"bench\",key=\"10.0.0.5\"} +Inf\n"),
+  EXPECT_NE(text.find("pgsluice_admission_throughput{database=\"bench\"} NaN\n"),
             std::string::npos);
+  EXPECT_NE(
+      text.find("pgsluice_client_key_demand_rate{database=\"bench\",key=\"10.0.0.5\"} +Inf\n"),
+      std::string::npos);
 }
 
 }  // namespace

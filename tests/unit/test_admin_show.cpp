@@ -7,11 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "admin_status_fixture.h"
 #include "protocol/byte_reader.h"
 #include "protocol/messages.h"
 #include "proxy/admin/show.h"
-
-#include "admin_status_fixture.h"
 
 namespace pgs::admin {
 namespace {
@@ -96,8 +95,7 @@ TEST(AdminShow, Help) {
 
 TEST(AdminShow, Config) {
   const ResultSet rs = show_ok(make_status(), "CONFIG");
-  EXPECT_EQ(columns_of(rs),
-            (Columns{{"key", T}, {"value", T}, {"default", T}, {"changeable", T}}));
+  EXPECT_EQ(columns_of(rs), (Columns{{"key", T}, {"value", T}, {"default", T}, {"changeable", T}}));
   ASSERT_EQ(rs.rows.size(), 6u);
   EXPECT_EQ(row_of(rs, 0), (Row{"proxy.max_client_connections", "10000", "10000", "no"}));
   EXPECT_EQ(row_of(rs, 1), (Row{"limits.max_concurrency", "0", "0", "yes"}));
@@ -151,46 +149,52 @@ TEST(AdminShow, Pools) {
                                      {"pool_mode", T}}));
   ASSERT_EQ(rs.rows.size(), 2u);
   // cl_active counts the idle client too, as PgBouncer's does.
-  EXPECT_EQ(row_of(rs, 0), (Row{"bench", "alice", "2", "0", "0", "0", "1", "0", "0", "3", "0",
-                                "0", "1", "2", "500000", "transaction"}));
-  EXPECT_EQ(row_of(rs, 1), (Row{"app", "bob", "0", "1", "0", "0", "0", "0", "0", "1", "0", "0",
-                                "0", "0", "0", "session"}));
+  EXPECT_EQ(row_of(rs, 0), (Row{"bench", "alice", "2", "0", "0", "0", "1", "0", "0", "3", "0", "0",
+                                "1", "2", "500000", "transaction"}));
+  EXPECT_EQ(row_of(rs, 1), (Row{"app", "bob", "0", "1", "0", "0", "0", "0", "0", "1", "0", "0", "0",
+                                "0", "0", "session"}));
 }
 
-const Columns kConnectionColumns = {{"type", T},         {"user", T},
-                                    {"database", T},     {"state", T},
-                                    {"addr", T},         {"port", I4},
-                                    {"local_addr", T},   {"local_port", I4},
-                                    {"connect_time", T}, {"request_time", T},
-                                    {"wait", I4},        {"wait_us", I4},
-                                    {"close_needed", I4}, {"ptr", T},
-                                    {"link", T},         {"remote_pid", I4},
-                                    {"tls", T},          {"application_name", T},
+const Columns kConnectionColumns = {{"type", T},
+                                    {"user", T},
+                                    {"database", T},
+                                    {"state", T},
+                                    {"addr", T},
+                                    {"port", I4},
+                                    {"local_addr", T},
+                                    {"local_port", I4},
+                                    {"connect_time", T},
+                                    {"request_time", T},
+                                    {"wait", I4},
+                                    {"wait_us", I4},
+                                    {"close_needed", I4},
+                                    {"ptr", T},
+                                    {"link", T},
+                                    {"remote_pid", I4},
+                                    {"tls", T},
+                                    {"application_name", T},
                                     {"prepared_statements", I4}};
 
 TEST(AdminShow, Clients) {
   const ResultSet rs = show_ok(make_status(), "CLIENTS");
   EXPECT_EQ(columns_of(rs), kConnectionColumns);
   ASSERT_EQ(rs.rows.size(), 3u);
-  EXPECT_EQ(row_of(rs, 0),
-            (Row{"C", "alice", "bench", "active", "10.0.0.5", "40001", "127.0.0.1", "6432",
-                 "2025-11-25 14:30:08 UTC", "2025-11-25 14:31:07 UTC", "0", "0", "0", "0x1", "0x65",
-                 "77", "", "pgbench", "0"}));
+  EXPECT_EQ(row_of(rs, 0), (Row{"C", "alice", "bench", "active", "10.0.0.5", "40001", "127.0.0.1",
+                                "6432", "2025-11-25 14:30:08 UTC", "2025-11-25 14:31:07 UTC", "0",
+                                "0", "0", "0x1", "0x65", "77", "", "pgbench", "0"}));
   // Unlinked: link is "" (PgBouncer); never requested: request_time NULL.
-  EXPECT_EQ(row_of(rs, 2),
-            (Row{"C", "bob", "app", "waiting", "10.0.0.7", "40003", "", "0",
-                 "2025-11-25 14:31:03 UTC", std::string(kNull), "2", "500000", "0", "0x3", "", "0",
-                 "", "", "0"}));
+  EXPECT_EQ(row_of(rs, 2), (Row{"C", "bob", "app", "waiting", "10.0.0.7", "40003", "", "0",
+                                "2025-11-25 14:31:03 UTC", std::string(kNull), "2", "500000", "0",
+                                "0x3", "", "0", "", "", "0"}));
 }
 
 TEST(AdminShow, Servers) {
   const ResultSet rs = show_ok(make_status(), "SERVERS");
   EXPECT_EQ(columns_of(rs), kConnectionColumns);
   ASSERT_EQ(rs.rows.size(), 2u);
-  EXPECT_EQ(row_of(rs, 0),
-            (Row{"S", "alice", "bench", "active", "127.0.0.1", "5432", "127.0.0.1", "50001",
-                 "2025-11-25 14:29:08 UTC", "2025-11-25 14:31:07 UTC", "0", "0", "0", "0x65", "0x1",
-                 "4242", "", "pgbench", "0"}));
+  EXPECT_EQ(row_of(rs, 0), (Row{"S", "alice", "bench", "active", "127.0.0.1", "5432", "127.0.0.1",
+                                "50001", "2025-11-25 14:29:08 UTC", "2025-11-25 14:31:07 UTC", "0",
+                                "0", "0", "0x65", "0x1", "4242", "", "pgbench", "0"}));
   EXPECT_EQ(row_of(rs, 1)[3], "idle");
   EXPECT_EQ(row_of(rs, 1)[8], kNull);  // connect_time unknown
   EXPECT_EQ(row_of(rs, 1)[15], "4343");
@@ -288,9 +292,9 @@ TEST(AdminShow, Admission) {
                                      {"paused", B}}));
   ASSERT_EQ(rs.rows.size(), 2u);
   const Row bench = row_of(rs, 0);
-  EXPECT_EQ(bench, (Row{"bench", "adaptive", "4", "3", "10", "1000", "900", "50", "30", "15", "4",
-                        "1", "2", "6.1", "8", "3.902", "27.25", "49.974", "0.057", "23.8",
-                        "150.25", "f"}));
+  EXPECT_EQ(bench, (Row{"bench", "adaptive", "4",     "3",    "10",     "1000", "900", "50",
+                        "30",    "15",       "4",     "1",    "2",      "6.1",  "8",   "3.902",
+                        "27.25", "49.974",   "0.057", "23.8", "150.25", "f"}));
   const Row app = row_of(rs, 1);
   EXPECT_EQ(app[1], "off");
   EXPECT_EQ(app[2], kNull);  // no limit when admission is off
@@ -326,16 +330,17 @@ TEST(AdminShow, ClientKeys) {
                                      {"standing", B}}));
   ASSERT_EQ(rs.rows.size(), 3u);
   const Row k1 = row_of(rs, 0);
-  EXPECT_EQ(k1, (Row{"bench", "10.0.0.5", "2", "2", "8", std::string(kNull), "1", "64", "1000",
-                     "300", "120", "0.75", "600", "50", "0", "15", "0", "0", "2", "0.1", "22",
-                     "24.7", "0.099", "t"}));
-  EXPECT_EQ(row_of(rs, 1), (Row{"bench", "10.0.0.6", "0", "1", "2", "2", "3", "16", "500", "100",
-                                "100", "0.25", "300", "0", "0", "0", "0", "0", "0", "0.05", "0.09",
-                                "0.099", "0", "f"}));
+  EXPECT_EQ(k1, (Row{"bench", "10.0.0.5", "2",    "2",    "8",     std::string(kNull),
+                     "1",     "64",       "1000", "300",  "120",   "0.75",
+                     "600",   "50",       "0",    "15",   "0",     "0",
+                     "2",     "0.1",      "22",   "24.7", "0.099", "t"}));
+  EXPECT_EQ(row_of(rs, 1), (Row{"bench", "10.0.0.6", "0",   "1",    "2",    "2",     "3", "16",
+                                "500",   "100",      "100", "0.25", "300",  "0",     "0", "0",
+                                "0",     "0",        "0",   "0.05", "0.09", "0.099", "0", "f"}));
   const Row k3 = row_of(rs, 2);
   EXPECT_EQ(k3[0], "app");
-  EXPECT_EQ(k3[2], "1");    // one client of app with key 10.0.0.7
-  EXPECT_EQ(k3[11], "0");   // no demand at all: share 0
+  EXPECT_EQ(k3[2], "1");   // one client of app with key 10.0.0.7
+  EXPECT_EQ(k3[11], "0");  // no demand at all: share 0
 }
 
 TEST(AdminShow, Alerts) {
@@ -351,10 +356,10 @@ TEST(AdminShow, Alerts) {
                                      {"factor", F8},
                                      {"message", T}}));
   ASSERT_EQ(rs.rows.size(), 2u);
-  EXPECT_EQ(row_of(rs, 0),
-            (Row{"skew", "bench", "10.0.0.5", "t", "2025-11-25 14:31:00 UTC", std::string(kNull),
-                 "0.75", "0.25", "3",
-                 "10.0.0.5 asks for 75% of bench's transactions; its fair share is 25%"}));
+  EXPECT_EQ(
+      row_of(rs, 0),
+      (Row{"skew", "bench", "10.0.0.5", "t", "2025-11-25 14:31:00 UTC", std::string(kNull), "0.75",
+           "0.25", "3", "10.0.0.5 asks for 75% of bench's transactions; its fair share is 25%"}));
   EXPECT_EQ(row_of(rs, 1)[3], "f");
   EXPECT_EQ(row_of(rs, 1)[4], "2025-11-25 14:21:08 UTC");
   EXPECT_EQ(row_of(rs, 1)[5], "2025-11-25 14:22:48 UTC");
