@@ -124,21 +124,27 @@ void write_command_complete(std::string& out, std::string_view tag) {
 
 void write_empty_query_response(std::string& out) { write_empty(out, be::kEmptyQueryResponse); }
 
-void write_row_description(std::string& out, std::span<const std::string_view> column_names) {
-  constexpr int32_t kTextOid = 25;
+void write_row_description(std::string& out, std::span<const RowField> fields) {
   MessageWriter w(out);
   w.begin(be::kRowDescription);
-  w.put_i16(static_cast<int16_t>(column_names.size()));
-  for (std::string_view name : column_names) {
-    w.put_cstring(name);
-    w.put_i32(0);         // table oid
-    w.put_i16(0);         // column attribute number
-    w.put_i32(kTextOid);  // type oid
-    w.put_i16(-1);        // type length: variable
-    w.put_i32(-1);        // type modifier
-    w.put_i16(0);         // format: text
+  w.put_i16(static_cast<int16_t>(fields.size()));
+  for (const RowField& f : fields) {
+    w.put_cstring(f.name);
+    w.put_i32(0);            // table oid
+    w.put_i16(0);            // column attribute number
+    w.put_i32(f.type_oid);
+    w.put_i16(f.type_size);
+    w.put_i32(-1);           // type modifier
+    w.put_i16(0);            // format: text
   }
   w.finish();
+}
+
+void write_row_description(std::string& out, std::span<const std::string_view> column_names) {
+  std::vector<RowField> fields;
+  fields.reserve(column_names.size());
+  for (std::string_view name : column_names) fields.push_back(RowField{name});
+  write_row_description(out, fields);
 }
 
 void write_data_row(std::string& out, std::span<const std::optional<std::string_view>> values) {

@@ -69,6 +69,13 @@ void write_error(std::string& out, const ErrorFields& f);   // 'E'
 void write_notice(std::string& out, const ErrorFields& f);  // 'N'
 void write_command_complete(std::string& out, std::string_view tag);
 void write_empty_query_response(std::string& out);
+// One column of a RowDescription; values are sent in text format.
+struct RowField {
+  std::string_view name;
+  int32_t type_oid = 25;   // text
+  int16_t type_size = -1;  // pg_type.typlen: -1 variable, 4 int4, 8 int8 / float8, 1 bool
+};
+void write_row_description(std::string& out, std::span<const RowField> fields);
 // RowDescription with every column of type text (oid 25), text format.
 void write_row_description(std::string& out, std::span<const std::string_view> column_names);
 // DataRow; std::nullopt is SQL NULL.

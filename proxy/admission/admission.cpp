@@ -44,6 +44,15 @@ size_t idx(RejectReason r) { return static_cast<size_t>(r); }
 
 }  // namespace
 
+const char* to_string(Mode m) {
+  switch (m) {
+    case Mode::Off: return "off";
+    case Mode::Static: return "static";
+    case Mode::Adaptive: return "adaptive";
+  }
+  return "unknown";
+}
+
 const char* to_string(RejectReason r) {
   switch (r) {
     case RejectReason::QueueFull: return "queue_full";

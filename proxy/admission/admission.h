@@ -29,6 +29,7 @@ using KeyId = uint32_t;
 using TicketId = uint64_t;
 
 enum class Mode { Off, Static, Adaptive };
+const char* to_string(Mode m);  // "off", "static", "adaptive"
 
 enum class RejectReason {
   QueueFull,  // the key's queue already holds max_queue transactions

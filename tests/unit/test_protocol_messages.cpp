@@ -260,6 +260,30 @@ TEST(ProtocolMessages, RowDescriptionAndDataRow) {
   EXPECT_EQ(out, want);
 }
 
+TEST(ProtocolMessages, RowDescriptionWithTypes) {
+  std::string out;
+  const RowField fields[] = {{"name", 25, -1}, {"items", 23, 4}, {"total", 20, 8}};
+  write_row_description(out, fields);
+  ByteReader r(body_of(out, be::kRowDescription));
+  int16_t count = 0;
+  ASSERT_TRUE(r.read_i16(count));
+  ASSERT_EQ(count, 3);
+  for (const RowField& want : fields) {
+    std::string_view name;
+    int32_t table = 1, type = 0, typmod = 0;
+    int16_t attnum = 1, typlen = 0, format = 1;
+    ASSERT_TRUE(r.read_cstring(name) && r.read_i32(table) && r.read_i16(attnum) &&
+                r.read_i32(type) && r.read_i16(typlen) && r.read_i32(typmod) &&
+                r.read_i16(format));
+    EXPECT_EQ(name, want.name);
+    EXPECT_EQ(type, want.type_oid);
+    EXPECT_EQ(typlen, want.type_size);
+    EXPECT_EQ(typmod, -1);
+    EXPECT_EQ(format, 0);
+  }
+  EXPECT_TRUE(r.empty());
+}
+
 TEST(ProtocolMessages, FrontendMessages) {
   std::string out;
   write_query(out, "SELECT 1");
