@@ -36,6 +36,10 @@ void append_valid_utf8(std::string& out, std::string_view s);
 inline double ms_from_us(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 inline double seconds_from_us(uint64_t us) { return static_cast<double>(us) / 1e6; }
 
+inline double uptime_seconds(const Status& s) {
+  return s.now_unix_us > s.started_unix_us ? seconds_from_us(s.now_unix_us - s.started_unix_us) : 0;
+}
+
 // The q-quantile of `h` in milliseconds (0 when empty).
 inline double percentile_ms(const admission::Histogram& h, double q) {
   return ms_from_us(h.percentile_us(q));

@@ -1,8 +1,10 @@
 #include "proxy/admin/metrics.h"
 
+#include <array>
 #include <cmath>
 #include <initializer_list>
 #include <set>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -21,6 +23,16 @@ using Labels = std::initializer_list<Label>;
 constexpr RejectReason kReasons[] = {RejectReason::QueueFull, RejectReason::Timeout,
                                      RejectReason::Shed, RejectReason::Predicted,
                                      RejectReason::Paused};
+
+// The le label of each histogram bucket: its upper bound in seconds, then +Inf.
+const std::array<std::string, Histogram::kBuckets> kBucketLe = [] {
+  std::array<std::string, Histogram::kBuckets> le;
+  for (size_t i = 0; i < Histogram::kBoundsUs.size(); ++i) {
+    le[i] = format_shortest(seconds_from_us(Histogram::kBoundsUs[i]), true);  // "0.0001", "2.5"
+  }
+  le.back() = "+Inf";
+  return le;
+}();
 
 // Writes families one after the other; remembers the series of the current
 // family so that none is written twice.
@@ -59,10 +71,7 @@ class Exposition {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < Histogram::kBuckets; ++i) {
       cumulative += h.bucket(i);
-      const std::string le = i < Histogram::kBoundsUs.size()
-                                 ? format_shortest(seconds_from_us(Histogram::kBoundsUs[i]), true)
-                                 : std::string("+Inf");
-      line("_bucket", label_text(labels, le), std::to_string(cumulative));
+      line("_bucket", label_text(labels, kBucketLe[i]), std::to_string(cumulative));
     }
     line("_sum", base, number(seconds_from_us(h.sum_us())));
     line("_count", base, std::to_string(cumulative));  // equal to the +Inf bucket by construction
@@ -160,8 +169,7 @@ void process_metrics(Exposition& e, const Status& s) {
   e.family("pgsluice_info", "gauge", "pgsluice's version, as a label; always 1.");
   e.sample({{"version", s.version}}, uint64_t{1});
   e.family("pgsluice_uptime_seconds", "gauge", "Seconds since pgsluice started.");
-  e.sample({}, seconds_from_us(s.now_unix_us > s.started_unix_us ? s.now_unix_us - s.started_unix_us
-                                                                 : 0));
+  e.sample({}, uptime_seconds(s));
   e.family("pgsluice_client_connections", "gauge", "Client connections open now.");
   e.sample({}, s.client_connections);
   e.family("pgsluice_client_connections_max", "gauge",

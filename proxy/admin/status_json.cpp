@@ -125,8 +125,7 @@ std::string status_json(const Status& s) {
   w.begin_object();
   w.field("version", s.version);
   w.field("now_ms", s.now_unix_us / 1000);
-  const uint64_t up_us = s.now_unix_us > s.started_unix_us ? s.now_unix_us - s.started_unix_us : 0;
-  w.field("uptime_s", seconds_from_us(up_us));
+  w.field("uptime_s", uptime_seconds(s));
   w.field("client_key", s.client_key_kind);
   w.key("clients").begin_object();
   w.field("connections", s.client_connections).field("max", s.max_client_connections);
