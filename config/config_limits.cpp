@@ -62,6 +62,7 @@ std::string range_text(FloatRange r) { return float_text(r.min) + ".." + float_t
 }  // namespace
 
 bool Loader::read_number(const toml::node& node, KeyRef k, FloatRange r, double& out) {
+  note_place(k, node);
   double v = 0;
   std::string written;
   if (const auto* f = node.as_floating_point()) {
