@@ -317,7 +317,8 @@ void Auditor::server_online(const ServerTarget& t, const ServerFacts& f) {
             "): at peak, new server connections fail with \"too many clients\"");
   } else {
     add(Severity::Info, keys,
-        server + " (PostgreSQL " + f.version + "): the pools add up to " + std::to_string(total) + " of the " +
+        server + " (PostgreSQL " + f.version + ", as user " + quoted(f.user) + "): the pools add up to " +
+            std::to_string(total) + " of the " +
             std::to_string(allowed) + " connections the server allows (" + how + ")");
   }
 
@@ -355,7 +356,8 @@ void Auditor::server_online(const ServerTarget& t, const ServerFacts& f) {
   if (!f.roles.empty()) {
     const std::string used = sections(t);
     for (const auto& [user, password] : c_.users) {
-      auto role = std::find_if(f.roles.begin(), f.roles.end(), [&](const ServerFacts::Role& r) { return r.name == user; });
+      auto role = std::find_if(f.roles.begin(), f.roles.end(),
+                               [&](const ServerFacts::Role& r) { return r.name == user; });
       std::string problem;
       if (role == f.roles.end()) {
         problem = "there is no role " + quoted(user) + " on " + server;
@@ -470,9 +472,11 @@ void Auditor::admin() {
     if (!ad.users.empty())
       add(Severity::Warning, {"admin.users"}, "[admin] users lists console users" + nothing + " to log in to");
     if (!ad.stats_users.empty())
-      add(Severity::Warning, {"admin.stats_users"}, "[admin] stats_users lists console users" + nothing + " to log in to");
+      add(Severity::Warning, {"admin.stats_users"},
+          "[admin] stats_users lists console users" + nothing + " to log in to");
     if (!ad.http_user.empty())
-      add(Severity::Warning, {"admin.http_user"}, "[admin] http_user is set" + nothing + " and no HTTP endpoint to protect");
+      add(Severity::Warning, {"admin.http_user"},
+          "[admin] http_user is set" + nothing + " and no HTTP endpoint to protect");
   }
   for (size_t i = 0; i < ad.stats_users.size(); ++i) {
     const std::string& name = ad.stats_users[i];

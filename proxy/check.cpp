@@ -19,7 +19,8 @@ std::string counted(uint32_t n, const char* what) {
 // "2 warnings, 1 info": the non-zero counts.
 std::string summary(const config::FindingCounts& n) {
   std::string out;
-  for (auto [value, what] : {std::pair{n.errors, "error"}, std::pair{n.warnings, "warning"}, std::pair{n.infos, "info"}}) {
+  for (auto [value, what] :
+       {std::pair{n.errors, "error"}, std::pair{n.warnings, "warning"}, std::pair{n.infos, "info"}}) {
     if (value != 0) out += (out.empty() ? "" : ", ") + counted(value, what);
   }
   return out;

@@ -139,8 +139,9 @@ config::ServerFacts read_server_facts(const config::Config& c, const config::Ser
       }
     }
   }
-  f.error = c.users.size() * dbnames.size() == 1 ? first_error
-                                                 : "no user in [users] could log in; the first attempt said: " + first_error;
+  f.error = c.users.size() * dbnames.size() == 1
+                ? first_error
+                : "no user in [users] could log in; the first attempt said: " + first_error;
   return f;
 }
 

@@ -267,7 +267,7 @@ TEST(ConfigAuditPools, OnlineUsesTheServersLimits) {
   fs = audit_text(text, &online);
   f = one(fs, "add up to 20");
   EXPECT_EQ(f.severity, Severity::Info);
-  EXPECT_NE(f.message.find("PostgreSQL 15.4"), std::string::npos) << f.message;
+  EXPECT_NE(f.message.find("(PostgreSQL 15.4, as user \"u\")"), std::string::npos) << f.message;
   EXPECT_EQ(count(fs).errors + count(fs).warnings, 0u) << dump(fs);
 
   // PostgreSQL 16's reserved_connections counts too.
