@@ -85,15 +85,33 @@ IpLiteral parse_ip(const std::string& host) {
   return ip;
 }
 
-// Whether a listener on `a` and one on `b` cannot both bind: the same
-// address, or the same port where one is the wildcard of the other's family.
+// Whether a listener bound to `wide` also takes connections to `addr`. An
+// IPv6 wildcard takes IPv4 too: libuv binds IPv6 sockets dual-stack.
+bool takes(const IpLiteral& wide, const IpLiteral& addr) {
+  if (wide.canonical == addr.canonical) return true;
+  if (!wide.wildcard) return false;
+  return wide.family == addr.family || (wide.family == IpLiteral::V6 && addr.family != IpLiteral::None);
+}
+
+// Whether listeners on `a` and `b` (both on this host) cannot both bind:
+// the same address, or the same port on addresses one of them takes.
 bool listeners_clash(const Endpoint& a, const Endpoint& b) {
   if (a.port != b.port) return false;
   if (same_text(a.host, b.host)) return true;
   IpLiteral x = parse_ip(a.host), y = parse_ip(b.host);
   if (x.family == IpLiteral::None || y.family == IpLiteral::None) return false;
-  if (x.canonical == y.canonical) return true;
-  return x.family == y.family && (x.wildcard || y.wildcard);
+  return takes(x, y) || takes(y, x);
+}
+
+// Whether a listener on `l` is the server at `server`: the same address, or
+// a wildcard that takes the server's loopback address (loopback is surely
+// this host; any other address may be another machine).
+bool listener_is_server(const Endpoint& l, const Endpoint& server) {
+  if (l.port != server.port) return false;
+  if (same_text(l.host, server.host)) return true;
+  IpLiteral x = parse_ip(l.host), y = parse_ip(server.host);
+  if (x.family == IpLiteral::None || y.family == IpLiteral::None) return false;
+  return x.canonical == y.canonical || (y.loopback && takes(x, y));
 }
 
 class Auditor {
@@ -504,18 +522,12 @@ void Auditor::listeners() {
     const Endpoint server{t.host, t.port};
     const std::string where = " the PostgreSQL server of " + database_section(t.databases.front()) + " (" +
                               endpoint_text(t.host, t.port) + ")";
-    // A wildcard listener also covers the loopback address of its family.
-    auto covers = [&](const Endpoint& l) {
-      if (listeners_clash(l, server)) return true;
-      IpLiteral a = parse_ip(l.host), b = parse_ip(server.host);
-      return l.port == server.port && a.wildcard && b.loopback && a.family == b.family;
-    };
-    if (covers(listen)) {
+    if (listener_is_server(listen, server)) {
       add(Severity::Error, {"proxy.listen"},
           "[proxy] listen " + listen_text + " is the address of" + where +
               ": pgsluice would connect to itself, or cannot listen while the server holds the port");
     }
-    if (c_.proxy.admin_listen && covers(*c_.proxy.admin_listen)) {
+    if (c_.proxy.admin_listen && listener_is_server(*c_.proxy.admin_listen, server)) {
       add(Severity::Error, {"proxy.admin_listen"},
           "[proxy] admin_listen " + endpoint_text(c_.proxy.admin_listen->host, c_.proxy.admin_listen->port) +
               " is the address of" + where + ": one of them cannot listen");

@@ -421,8 +421,12 @@ TEST(ConfigAuditAdmin, AdminListenMustDifferFromListen) {
   EXPECT_EQ(one(fs, "overlapping addresses").severity, Severity::Error);
   fs = audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"[::1]:6432\"\nadmin_listen = \"[0:0::1]:6432\"\n");
   EXPECT_EQ(one(fs, "overlapping addresses").severity, Severity::Error);
+  // [::] is dual-stack: it takes IPv4 addresses too.
+  fs = audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"[::]:6432\"\nadmin_listen = \"127.0.0.1:6432\"\n");
+  EXPECT_EQ(one(fs, "overlapping addresses").severity, Severity::Error);
   EXPECT_TRUE(audit_text(std::string(kQuiet) + "[proxy]\nadmin_listen = \"127.0.0.1:6433\"\n").empty());
   EXPECT_TRUE(audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"[::1]:6432\"\nadmin_listen = \"127.0.0.1:6432\"\n").empty());
+  EXPECT_TRUE(audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"0.0.0.0:6432\"\nadmin_listen = \"[::1]:6432\"\n").empty());
 }
 
 // ---------------------------------------------------------------- listeners and exposure
@@ -433,6 +437,9 @@ TEST(ConfigAuditListen, ListenOnTheDatabaseServersAddress) {
   expect_at(f, Severity::Error, "proxy.listen", 8, 10);
   EXPECT_NE(f.message.find("[databases.db] (127.0.0.1:5432)"), std::string::npos) << f.message;
   one(audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"0.0.0.0:5432\"\n"), "connect to itself");
+  one(audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"[::]:5432\"\n"), "connect to itself");
+  // A wildcard listener and a server elsewhere on the same port: fine.
+  none(audit_text(std::string(kQuiet) + "[server]\nhost = \"10.0.0.9\"\n[proxy]\nlisten = \"0.0.0.0:5432\"\n"), "itself");
   one(audit_text(std::string(kQuiet) + "[proxy]\nadmin_listen = \"127.0.0.1:5432\"\n"), "one of them cannot listen");
   none(audit_text(std::string(kQuiet) + "[proxy]\nlisten = \"127.0.0.1:5433\"\n"), "itself");
 }
