@@ -325,6 +325,7 @@ void Loader::read_users(const toml::table& t, std::map<std::string, std::string>
       error(node, "a user name in [users] must not be empty");
       continue;
     }
+    note_place("users." + toml_key(key.str()), node);
     const auto* password = node.as_string();
     if (password == nullptr) {
       error(node, "the password of user " + quoted(key.str()) + " in [users] must be a string, not " +
@@ -437,6 +438,7 @@ LoadResult load(std::string_view text, const std::string& error_file, const std:
     detail::Loader loader(error_file);
     loader.load(root, config);
     result.errors = std::move(loader.errors());
+    result.places = std::move(loader.places());
     std::stable_sort(result.errors.begin(), result.errors.end(), [](const ConfigError& a, const ConfigError& b) {
       return std::pair(a.line, a.column) < std::pair(b.line, b.column);
     });

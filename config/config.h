@@ -159,9 +159,23 @@ struct ConfigError {
   std::string to_string() const;  // "FILE:LINE:COL: message"
 };
 
+// Where a value was written in the file (1-based).
+struct Place {
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+// Each key written in the file, dotted as describe() names it
+// ("limits.queue_timeout_ms", "databases.bench.pool_size",
+// "limits.clients.\"10.0.0.5\".weight"; a table as "databases.bench", an array
+// item as "admin.users[0]"), to the place of its value. Keys left at their
+// default are absent. Kept beside Config, not in it: only --check needs it.
+using KeyPlaces = std::map<std::string, Place>;
+
 struct LoadResult {
   std::optional<Config> config;     // set only when errors is empty
   std::vector<ConfigError> errors;  // every problem found, in file order
+  KeyPlaces places;                 // filled as far as the file was read
 };
 
 LoadResult load_config_file(const std::string& path);

@@ -19,13 +19,17 @@ constexpr Range kSkewMinRate{0, 1000000};
 }  // namespace
 
 bool Loader::read_string_array(const toml::node& node, KeyRef k, std::vector<std::string>& out) {
+  note_place(k, node);
   const toml::array* a = node.as_array();
   if (a == nullptr) {
     error(node, describe(k) + " must be an array of user names, such as [\"admin\"], not " + type_name(node));
     return false;
   }
   bool ok = true;
-  for (const toml::node& item : *a) {
+  const std::string array_key = "admin." + std::string(k.key);
+  for (size_t i = 0; i < a->size(); ++i) {
+    const toml::node& item = *a->get(i);
+    note_place(array_key + "[" + std::to_string(i) + "]", item);
     const auto* s = item.as_string();
     if (s == nullptr || s->get().empty()) {
       error(item, describe(k) + " must hold non-empty strings, not " +

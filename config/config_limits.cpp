@@ -60,6 +60,7 @@ std::string float_text(double v) {
 }
 
 bool Loader::read_number(const toml::node& node, KeyRef k, FloatRange r, double& out) {
+  note_place(k, node);
   double v = 0;
   std::string written;
   if (const auto* f = node.as_floating_point()) {

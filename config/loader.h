@@ -5,6 +5,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "config/names.h"
 
 #include <toml++/toml.h>
 
@@ -43,11 +44,6 @@ struct EnumName {
   E value;
 };
 
-// Double-quoted, with quotes, backslashes and control characters escaped so
-// that whatever the user typed cannot break the one-line message.
-std::string quoted(std::string_view s);
-// How a table name is written in a TOML header: bare if it can be, else quoted.
-std::string toml_key(std::string_view s);
 std::string describe(KeyRef k);  // "\"port\" in [server]"
 std::string range_text(Range r);
 // Shortest text that reads back as `v`, always with a decimal point so that
@@ -110,8 +106,19 @@ class Loader {
   void load(const toml::table& root, Config& config);
 
   std::vector<ConfigError>& errors() { return errors_; }
+  KeyPlaces& places() { return places_; }
 
  private:
+  // Remembers where `dotted` was written, for --check.
+  void note_place(std::string dotted, const toml::node& at) {
+    places_[std::move(dotted)] = {at.source().begin.line, at.source().begin.column};
+  }
+  // "[databases.bench]" + "pool_size" -> "databases.bench.pool_size"
+  void note_place(KeyRef k, const toml::node& at) {
+    std::string_view s = k.section.substr(1, k.section.size() - 2);
+    note_place(std::string(s) + "." + toml_key(k.key), at);
+  }
+
   void error(const toml::source_region& at, std::string message) {
     errors_.push_back({file_, at.begin.line, at.begin.column, std::move(message)});
   }
@@ -125,6 +132,7 @@ class Loader {
   }
 
   const toml::table* section_table(const toml::node& node, std::string_view section) {
+    note_place(std::string(section.substr(1, section.size() - 2)), node);
     if (const toml::table* t = node.as_table()) return t;
     error(node, std::string(section) + " must be a table, not " + type_name(node));
     return nullptr;
@@ -132,6 +140,7 @@ class Loader {
 
   template <typename T>
   bool read_integer(const toml::node& node, KeyRef k, Range r, T& out) {
+    note_place(k, node);
     const char* what = k.key.ends_with("_ms") ? "a whole number of milliseconds" : "an integer";
     const auto* integer = node.as_integer();
     if (integer == nullptr) {
@@ -151,6 +160,7 @@ class Loader {
   bool read_number(const toml::node& node, KeyRef k, FloatRange r, double& out);
 
   bool read_string(const toml::node& node, KeyRef k, std::string& out, bool allow_empty) {
+    note_place(k, node);
     const auto* s = node.as_string();
     if (s == nullptr) {
       error(node, describe(k) + " must be a string, not " + type_name(node));
@@ -166,6 +176,7 @@ class Loader {
 
   template <typename E, size_t N>
   bool read_enum(const toml::node& node, KeyRef k, const EnumName<E> (&names)[N], E& out) {
+    note_place(k, node);
     std::string choices;
     for (const auto& n : names) choices += (choices.empty() ? "" : ", ") + quoted(n.name);
     const auto* s = node.as_string();
@@ -213,6 +224,7 @@ class Loader {
 
   std::string file_;
   std::vector<ConfigError> errors_;
+  KeyPlaces places_;
 
   // For check_admission.
   ValueSource min_limit_;

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
+#include "proxy/check.h"
 #include "proxy/log.h"
 #include "proxy/version.h"
 #include "proxy/worker.h"
@@ -22,24 +24,27 @@ void print_help() {
       "\n"
       "Usage:\n"
       "  pgsluice --config FILE   run in the foreground, logging to stderr\n"
-      "  pgsluice --check FILE    validate FILE; exit 0 if good, 1 listing every problem\n"
+      "  pgsluice --check FILE [--online] [--format text|json] [--strict]\n"
+      "                           validate FILE, then audit it: settings that are valid alone\n"
+      "                           but do not fit together (timeouts, pool sizes against the\n"
+      "                           server, weights, client names, admin console, exposure)\n"
       "  pgsluice --version       print the version\n"
       "  pgsluice --help          this text\n"
+      "\n"
+      "--check prints each problem as FILE:LINE:COL: message (the file does not load), or each\n"
+      "finding as FILE:LINE:COL: error|warning|info: message.\n"
+      "  --online        log in to each database server (as the first [users] entry that\n"
+      "                  works) and check pool sizes against its max_connections and\n"
+      "                  queue_timeout_ms against its statement_timeout; otherwise the\n"
+      "                  PostgreSQL defaults are assumed (max_connections 100, 3 reserved)\n"
+      "  --format json   one JSON object on stdout: file, valid, findings, summary\n"
+      "  --strict        warnings fail too\n"
+      "Exit: 0 no errors, 1 errors, 2 warnings under --strict (or a bad command line).\n"
       "\n"
       "Signals: SIGHUP reloads the config (a config that fails validation is refused and\n"
       "the running one stays); SIGTERM drains (stop accepting, let running transactions\n"
       "finish within [proxy] shutdown_timeout_ms, exit 0); SIGINT exits promptly.\n",
       PGSLUICE_VERSION);
-}
-
-int check(const std::string& path) {
-  pgs::config::LoadResult r = pgs::config::load_config_file(path);
-  if (!r.errors.empty()) {
-    for (const auto& e : r.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-    return 1;
-  }
-  std::printf("%s: configuration is valid\n", path.c_str());
-  return 0;
 }
 
 // Open files: as many as the hard limit allows, since every client and
@@ -141,7 +146,15 @@ int main(int argc, char** argv) {
     print_help();
     return 0;
   }
-  if (argc == 3 && std::strcmp(argv[1], "--check") == 0) return check(argv[2]);
+  if (argc >= 2 && std::strcmp(argv[1], "--check") == 0) {
+    pgs::CheckOptions options;
+    std::string error;
+    if (pgs::parse_check_args(std::vector<std::string>(argv + 2, argv + argc), options, error))
+      return pgs::run_check(options);
+    std::fprintf(stderr, "pgsluice: %s\n", error.c_str());
+    print_help();
+    return 2;
+  }
   if (argc == 3 && std::strcmp(argv[1], "--config") == 0) return run(argv[2]);
   std::fprintf(stderr, "pgsluice: expected --config FILE, --check FILE, --version or --help\n");
   print_help();
