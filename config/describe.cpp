@@ -164,17 +164,17 @@ std::vector<Setting> settings_of(const Config& c) {
 
   const AdminSettings dad;
   const AdminSettings& ad = c.admin;
-  add("admin", "users", array_text(ad.users), array_text(dad.users), false);
-  add("admin", "stats_users", array_text(ad.stats_users), array_text(dad.stats_users), false);
-  add("admin", "http_user", toml_string(ad.http_user), toml_string(dad.http_user), false);
-  add("admin", "http_password", toml_string(ad.http_password), toml_string(dad.http_password), false).secret =
+  add("admin", "users", array_text(ad.users), array_text(dad.users), true);
+  add("admin", "stats_users", array_text(ad.stats_users), array_text(dad.stats_users), true);
+  add("admin", "http_user", toml_string(ad.http_user), toml_string(dad.http_user), true);
+  add("admin", "http_password", toml_string(ad.http_password), toml_string(dad.http_password), true).secret =
       !ad.http_password.empty();
 
   const AlertSettings dal;
   const AlertSettings& al = c.alerts;
-  add("alerts", "skew_factor", detail::float_text(al.skew_factor), detail::float_text(dal.skew_factor), false);
-  add("alerts", "skew_for_ms", number(al.skew_for_ms), number(dal.skew_for_ms), false);
-  add("alerts", "skew_min_rate", number(al.skew_min_rate), number(dal.skew_min_rate), false);
+  add("alerts", "skew_factor", detail::float_text(al.skew_factor), detail::float_text(dal.skew_factor), true);
+  add("alerts", "skew_for_ms", number(al.skew_for_ms), number(dal.skew_for_ms), true);
+  add("alerts", "skew_min_rate", number(al.skew_min_rate), number(dal.skew_min_rate), true);
   return out;
 }
 

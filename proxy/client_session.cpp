@@ -202,7 +202,7 @@ size_t ClientSession::auth_input(std::string_view in) {
 
 void ClientSession::auth_failed() {
   LOG_EVENT(LogLevel::Info, "auth_failed",
-            {{"client", id_}, {"address", peer_address()}, {"user", user_}, {"database", database_},
+            {{"client", id_}, {"address", address_text()}, {"user", user_}, {"database", database_},
              {"method", config::to_string(worker_.config().auth_method)}});
   terminate(make_error("FATAL", "28P01", "password authentication failed for user \"" + user_ + "\""));
 }
@@ -454,6 +454,12 @@ bool ClientSession::begin_attach(ServerConnection* server) {
   return true;
 }
 
+std::string ClientSession::address_text() {
+  std::string host;
+  uint16_t port = 0;
+  return peer_address(host, port) ? host : "unknown";
+}
+
 void ClientSession::end_wait() {
   if (wait_since_us_ == 0) return;
   if (db_ != nullptr) db_->traffic.wait_time_us += Worker::now_us() - wait_since_us_;
@@ -577,7 +583,7 @@ void ClientSession::terminate(const proto::ErrorFields& fatal_error) {
 // later (protocol violation).
 void ClientSession::fatal(const char* sqlstate, const std::string& message, const std::string& hint) {
   LOG_EVENT(LogLevel::Info, "client_fatal",
-            {{"client", id_}, {"address", peer_address()}, {"user", user_}, {"database", database_},
+            {{"client", id_}, {"address", address_text()}, {"user", user_}, {"database", database_},
              {"sqlstate", sqlstate}, {"error", message}});
   terminate(make_error("FATAL", sqlstate, message, hint));
 }

@@ -104,6 +104,7 @@ class ClientSession final : public Peer {
   bool begin_attach(ServerConnection* server);
   void reject_transaction(const proto::ErrorFields& error);
   void detach_server();
+  std::string address_text();  // the client's address for log lines ("unknown" if none)
   void end_wait();  // a transaction's wait for admission or a server is over
   void fatal(const char* sqlstate, const std::string& message, const std::string& hint = {});
 

@@ -71,16 +71,8 @@ struct Program {
 void on_signal(uv_signal_t* h, int signum) {
   auto* p = static_cast<Program*>(h->data);
   if (signum == SIGHUP) {
-    pgs::config::LoadResult r = pgs::config::load_config_file(p->config_path);
-    if (!r.errors.empty()) {
-      for (const auto& e : r.errors)
-        LOG_EVENT(pgs::LogLevel::Error, "config_error", {{"path", p->config_path}, {"error", e.to_string()}});
-      LOG_EVENT(pgs::LogLevel::Error, "config_reload_refused",
-                {{"path", p->config_path}, {"problems", r.errors.size()}, {"kept", "the running configuration"}});
-      return;
-    }
-    p->worker->apply_config(std::make_shared<const pgs::config::Config>(std::move(*r.config)));
-    LOG_EVENT(pgs::LogLevel::Info, "config_reloaded", {{"path", p->config_path}});
+    std::string message;
+    p->worker->reload(message);  // logs either way
   } else if (signum == SIGTERM) {
     p->worker->begin_drain();
   } else if (signum == SIGINT) {

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include <sys/time.h>
+
+#include "proxy/admin/admin_connection.h"
 #include "proxy/cancel.h"
 #include "proxy/client_session.h"
 #include "proxy/log.h"
@@ -53,6 +56,10 @@ Worker::Worker(uv_loop_t* loop, ServerBudget& budget)
   uv_timer_init(loop_, &admission_timer_);
   admission_timer_.data = this;
   mock_verifier_ = proto::make_scram_verifier(proto::random_bytes(24));
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  started_unix_us_ = static_cast<uint64_t>(tv.tv_sec) * 1000000 + static_cast<uint64_t>(tv.tv_usec);
+  unix_offset_us_ = started_unix_us_ - now_us();
 }
 
 Worker::~Worker() = default;
@@ -60,27 +67,37 @@ Worker::~Worker() = default;
 bool Worker::start(std::shared_ptr<const config::Config> cfg, std::string& error) {
   apply_config(std::move(cfg));
   if (!listen_on(config_->proxy.listen, error)) return false;
+  if (config_->proxy.admin_listen && !listen_admin(*config_->proxy.admin_listen, error)) return false;
   uv_timer_start(&tick_timer_, on_tick, kTickMs, kTickMs);
   LOG_INFO("pgsluice listening on %s:%u", config_->proxy.listen.host.c_str(),
            config_->proxy.listen.port);
+  if (config_->proxy.admin_listen)
+    LOG_INFO("admin console and HTTP on %s:%u", config_->proxy.admin_listen->host.c_str(),
+             config_->proxy.admin_listen->port);
   return true;
 }
 
 bool Worker::listen_on(const config::Endpoint& ep, std::string& error) {
+  uv_tcp_t* l = bind_listener(ep, on_connection, 4096, error);
+  if (l == nullptr) return false;
+  listeners_.push_back(l);
+  return true;
+}
+
+uv_tcp_t* Worker::bind_listener(const config::Endpoint& ep, uv_connection_cb cb, int backlog, std::string& error) {
   sockaddr_storage addr;
-  if (!resolve(ep.host, ep.port, addr, error)) return false;
+  if (!resolve(ep.host, ep.port, addr, error)) return nullptr;
   auto* l = new uv_tcp_t;
   uv_tcp_init(loop_, l);
   l->data = this;
   int rc = uv_tcp_bind(l, reinterpret_cast<const sockaddr*>(&addr), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), 4096, on_connection);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(l), backlog, cb);
   if (rc != 0) {
     error = "cannot listen on " + ep.host + ":" + std::to_string(ep.port) + ": " + uv_strerror(rc);
     uv_close(reinterpret_cast<uv_handle_t*>(l), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    return false;
+    return nullptr;
   }
-  listeners_.push_back(l);
-  return true;
+  return l;
 }
 
 void Worker::on_connection(uv_stream_t* listener, int status) {
@@ -217,6 +234,13 @@ void Worker::apply_config(std::shared_ptr<const config::Config> cfg) {
   if (config_ && (cfg->proxy.listen.host != config_->proxy.listen.host ||
                   cfg->proxy.listen.port != config_->proxy.listen.port))
     LOG_WARN("[proxy] listen changed: takes effect only after a restart");
+  if (config_) {
+    const auto& was = config_->proxy.admin_listen;
+    const auto& now = cfg->proxy.admin_listen;
+    if (was.has_value() != now.has_value() ||
+        (was && now && (was->host != now->host || was->port != now->port)))
+      LOG_WARN("[proxy] admin_listen changed: takes effect only after a restart");
+  }
   config_ = std::move(cfg);
   set_log_level(config_->proxy.log_level);
   set_log_format(config_->proxy.log_format);
@@ -377,6 +401,8 @@ void Worker::tick() {
   for (ClientSession* c : late) c->login_timed_out();
   for (auto& [name, db] : databases_)
     for (auto& [u, pool] : db->pools) pool->tick(now);
+  check_alerts();
+  roll_stats_period();
   if (now - last_stats_log_ms_ >= kStatsLogMs) {
     last_stats_log_ms_ = now;
     log_admission_stats();
@@ -451,6 +477,13 @@ void Worker::stop_now() {
   std::vector<ServerConnection*> servers;
   for (auto& [id, s] : servers_) servers.push_back(s);
   for (ServerConnection* s : servers) s->terminate_and_close();
+  if (admin_listener_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(admin_listener_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    admin_listener_ = nullptr;
+  }
+  std::vector<AdminConnection*> admins;
+  for (auto& [a, since] : admins_) admins.push_back(a);
+  for (AdminConnection* a : admins) a->terminate("57P01", "pgsluice is shutting down");
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&resume_idle_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);

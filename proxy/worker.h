@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "protocol/auth.h"
+#include "proxy/admin/status.h"
 #include "proxy/log_limiter.h"
 #include "proxy/pool.h"
 
@@ -22,6 +23,7 @@ namespace pgs {
 
 class ClientSession;
 class ServerConnection;
+class AdminConnection;
 
 struct UserAuth {
   std::string password;
@@ -82,7 +84,31 @@ class Worker {
   // An admission_reject log event, rate-limited per (database, key, reason).
   void log_rejection(DatabaseState& db, const std::string& client_key, admission::RejectReason reason);
 
+  // Admin console and HTTP (worker_admin.cpp). Operations return false with
+  // a message for the operator when they cannot be done.
+  admin::Status collect_status(bool with_connections);
+  bool pause(std::string_view database, std::string& message);   // "" = every database
+  bool resume(std::string_view database, std::string& message);
+  bool kill_client(uint64_t id, std::string& message);
+  bool reload(std::string& message);  // re-reads the config file, as SIGHUP
+  bool set_setting(std::string_view key, std::string_view value, std::string& message);
+  void admin_closed(AdminConnection* connection);
+  uint64_t unix_us() const { return now_us() + unix_offset_us_; }
+  uint64_t unix_us_of_ms(uint64_t loop_ms) const;  // a uv_now() time as unix microseconds
+
  private:
+  bool listen_admin(const config::Endpoint& ep, std::string& error);
+  static void on_admin_connection(uv_stream_t* server, int status);
+  void check_alerts();
+  void roll_stats_period();
+  static constexpr uint64_t kStatsPeriodMs = 15000;
+  uint64_t stats_period_start_ms_ = 0;
+  uv_tcp_t* admin_listener_ = nullptr;
+  std::unordered_map<AdminConnection*, uint64_t> admins_;  // -> connected at (loop ms)
+  uint64_t unix_offset_us_ = 0;
+  uint64_t started_unix_us_ = 0;
+  std::vector<admission::KeyDemand> demands_;  // reused by check_alerts
+
   static void on_connection(uv_stream_t* server, int status);
   static void on_tick(uv_timer_t* t);
   static void on_idle(uv_idle_t* h);
@@ -90,6 +116,7 @@ class Worker {
   void arm_admission_timer();
   admission::Settings admission_settings(const config::DatabaseSettings& db) const;
   bool listen_on(const config::Endpoint& ep, std::string& error);
+  uv_tcp_t* bind_listener(const config::Endpoint& ep, uv_connection_cb cb, int backlog, std::string& error);
   void accept_client(uv_stream_t* listener);
   void tick();
   void log_admission_stats();
