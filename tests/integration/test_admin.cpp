@@ -3,6 +3,7 @@
 // carry PgBouncer 1.21's columns in its order, SET changes behaviour at once,
 // a bad RELOAD is refused, /metrics parses with the Prometheus client
 // library's own parser and /api/status with a JSON parser.
+#include <atomic>
 #include <thread>
 
 #include "harness.h"
@@ -326,6 +327,77 @@ TEST_F(Admin, HttpBasicAuthWhenConfigured) {
   // "ops:s3cret" in base64.
   std::string ok = http_get("/metrics", "Authorization: Basic b3BzOnMzY3JldA==\r\n");
   EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok.substr(0, 100);
+}
+
+// A load one key dominates raises a skew alert (SHOW ALERTS, /metrics) and
+// it clears when the load stops; even load from the same keys never does.
+TEST_F(Admin, SkewAlertFiresForOneHotKeyAndNotForEvenLoad) {
+  ConfigBuilder cfg;
+  cfg.pool_size = 8;
+  cfg.proxy_lines.push_back("admin_listen = \"127.0.0.1:@ADMIN_PORT@\"");
+  cfg.extra = "[limits]\nclient_key = \"application_name\"\n"
+              "[admin]\nusers = [\"bench\"]\n"
+              "[alerts]\nskew_factor = 2.0\nskew_for_ms = 2000\nskew_min_rate = 20\n";
+  ASSERT_TRUE(start_proxy(cfg));
+
+  // Each worker: one connection with its own application_name, SELECT 1 in
+  // a loop with `pause` between queries, until told to stop (bounded).
+  std::atomic<bool> hot{false};
+  std::atomic<bool> stop{false};
+  auto worker = [&](std::string app, bool hot_capable) {
+    auto c = connect_bench("application_name=" + app);
+    if (!c) return;
+    auto deadline = Clock::now() + 60s;
+    for (int i = 0; i < 200000 && !stop && Clock::now() < deadline; ++i) {
+      if (hot_capable && !hot) {  // k1's extra connections wait for the skewed phase
+        std::this_thread::sleep_for(20ms);
+        continue;
+      }
+      if (!exec_ok(c.get(), "SELECT 1")) return;
+      if (!hot_capable) std::this_thread::sleep_for(20ms);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (const char* app : {"k1", "k2", "k3", "k4"}) threads.emplace_back(worker, app, false);
+  for (int i = 0; i < 3; ++i) threads.emplace_back(worker, "k1", true);  // k1's extra connections
+
+  auto alerts = [&]() { return console("SHOW ALERTS").output; };
+  // Even: every key ~ the same rate for a while longer than skew_for_ms.
+  std::this_thread::sleep_for(4s);
+  EXPECT_EQ(alerts(), "") << "an alert under even load";
+
+  hot = true;
+  auto start = Clock::now();
+  bool fired = false;
+  while (Clock::now() - start < 20s) {
+    std::string a = alerts();
+    if (a.find("skew|bench|k1|t|") != std::string::npos) {
+      fired = true;
+      break;
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+  auto fired_after = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
+  EXPECT_TRUE(fired) << alerts();
+  std::printf("skew alert fired %lld ms after the load turned skewed\n", static_cast<long long>(fired_after));
+  std::string metrics = http_get("/metrics");
+  EXPECT_NE(metrics.find("pgsluice_alert_active{kind=\"skew\",database=\"bench\",key=\"k1\"} 1"),
+            std::string::npos);
+
+  stop = true;
+  for (auto& t : threads) t.join();
+  bool cleared = false;
+  start = Clock::now();
+  while (Clock::now() - start < 20s) {
+    std::string a = alerts();
+    if (a.find("skew|bench|k1|f|") != std::string::npos && a.find("|t|") == std::string::npos) {
+      cleared = true;
+      break;
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+  EXPECT_TRUE(cleared) << alerts();
+  EXPECT_NE(proxy()->log().find("alert"), std::string::npos);
 }
 
 }  // namespace
