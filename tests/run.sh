@@ -39,7 +39,7 @@ read -r -a EXTRA_CTEST_ARGS <<< "${PGSLUICE_CTEST_ARGS:-}"
 # ---- dependencies (only touch apt when something is missing: reruns stay fast)
 PACKAGES=(build-essential cmake pkg-config libuv1-dev libpq-dev libtomlplusplus-dev libssl-dev
           googletest libgtest-dev postgresql-15 postgresql-client-15 pgbouncer procps util-linux
-          chromium)
+          chromium python3 python3-prometheus-client)
 # Node.js drives Chromium in the dashboard test. Only when it is missing: a
 # machine may have a newer Node.js than Debian's (playwright-core needs >= 20).
 if ! command -v node >/dev/null; then PACKAGES+=(nodejs); fi
