@@ -255,6 +255,9 @@ class PgsluiceProcess {
   std::optional<int> wait_exit(milliseconds timeout);
   std::optional<int> exit_status() const { return status_; }
   bool signalled() const { return signalled_; }  // the test sent it a signal
+  // The test made it exit some other way (e.g. the admin console's SHUTDOWN)
+  // and judges the exit itself, as after send_signal().
+  void expect_exit() { signalled_ = true; }
 
   // SIGTERM and wait; records a failure unless it exits 0 in time and the log
   // is free of sanitizer reports.

@@ -3,6 +3,8 @@
 // carry PgBouncer 1.21's columns in its order, SET changes behaviour at once,
 // a bad RELOAD is refused, /metrics parses with the Prometheus client
 // library's own parser and /api/status with a JSON parser.
+#include <sys/wait.h>
+
 #include <atomic>
 #include <thread>
 
@@ -88,6 +90,9 @@ TEST_F(Admin, PgBouncerCompatibleResultSetsHaveItsColumnsInItsOrder) {
             "link",       "remote_pid",   "tls",      "application_name", "prepared_statements"};
   EXPECT_EQ(columns("CLIENTS"), conn);
   EXPECT_EQ(columns("SERVERS"), conn);
+  EXPECT_EQ(columns("STATS_AVERAGES"), (Cols{"database", "xact_count", "query_count", "bytes_received",
+                                             "bytes_sent", "xact_time", "query_time", "wait_time"}));
+  EXPECT_EQ(columns("TOTALS"), (Cols{"name", "value"}));
   EXPECT_EQ(columns("CONFIG"), (Cols{"key", "value", "default", "changeable"}));
   EXPECT_EQ(columns("LISTS"), (Cols{"list", "items"}));
   EXPECT_EQ(columns("USERS"), (Cols{"name", "pool_mode"}));
@@ -102,6 +107,12 @@ TEST_F(Admin, PgBouncerCompatibleResultSetsHaveItsColumnsInItsOrder) {
   EXPECT_NE(clients.output.find("C|bench|bench|"), std::string::npos) << clients.output;
   CommandResult lists = console("SHOW LISTS");
   EXPECT_NE(lists.output.find("used_clients|1"), std::string::npos) << lists.output;
+  // Traffic counters: the five statements above are five transactions and
+  // five round trips (psql's own console session is not counted: it is not a client).
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(exec_ok(c.get(), "SELECT 1"));
+  CommandResult totals = console("SHOW STATS_TOTALS");
+  ASSERT_EQ(totals.exit_code, 0) << totals.output;
+  EXPECT_EQ(totals.output.rfind("bench|5|5|", 0), 0u) << totals.output;
   CommandResult help = console("SHOW HELP");
   EXPECT_EQ(help.exit_code, 0) << help.output;
   EXPECT_NE(help.output.find("SHOW"), std::string::npos) << help.output;
@@ -327,6 +338,22 @@ TEST_F(Admin, HttpBasicAuthWhenConfigured) {
   // "ops:s3cret" in base64.
   std::string ok = http_get("/metrics", "Authorization: Basic b3BzOnMzY3JldA==\r\n");
   EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok.substr(0, 100);
+}
+
+TEST_F(Admin, ShutdownDrainsAndExits) {
+  ASSERT_TRUE(start_proxy(admin_config()));
+  auto c = connect_bench();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(exec_ok(c.get(), "BEGIN"));
+  ASSERT_TRUE(exec_ok(c.get(), "SELECT 1"));
+  proxy()->expect_exit();
+  CommandResult r = console("SHUTDOWN");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // Draining: the open transaction may finish, then the process exits 0.
+  EXPECT_TRUE(exec_ok(c.get(), "COMMIT"));
+  auto status = proxy()->wait_exit(15s);
+  ASSERT_TRUE(status.has_value()) << "pgsluice still running after SHUTDOWN";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << describe_wait_status(*status);
 }
 
 // A load one key dominates raises a skew alert (SHOW ALERTS, /metrics) and
