@@ -83,7 +83,26 @@ public final class JdbcMatrix {
 
   static String describe(Throwable e) {
     String state = sqlstate(e);
-    return e.getClass().getSimpleName() + (state != null ? " " + state : "") + ": " + e.getMessage();
+    StringBuilder s = new StringBuilder(e.getClass().getSimpleName() + (state != null ? " " + state : "") + ": " + e.getMessage());
+    for (Throwable c = e.getCause(); c != null && c != e; e = c, c = c.getCause())
+      s.append(" (caused by ").append(c.getClass().getSimpleName()).append(": ").append(c.getMessage()).append(")");
+    return s.toString();
+  }
+
+  // The JVM loads pgJDBC's classes (SCRAM among them) during the first login,
+  // which on a busy machine can outlast a server's authentication_timeout (2 s
+  // on the test cluster). One login before the cases, retried, takes that
+  // cost; the cases then connect as any warm application would.
+  static void warmUp() throws InterruptedException {
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      try {
+        connect().close();
+        return;
+      } catch (SQLException e) {
+        System.err.println("warm-up login " + attempt + " failed: " + describe(e));
+        Thread.sleep(500);
+      }
+    }
   }
 
   // Expects `body` to fail with `state`.
@@ -504,6 +523,7 @@ public final class JdbcMatrix {
     }
     System.out.println("DRIVER pgjdbc " + org.postgresql.util.DriverInfo.DRIVER_VERSION + " (Java "
         + System.getProperty("java.version") + ")");
+    warmUp();
     int failed = 0;
     ExecutorService runner = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r);
