@@ -109,9 +109,9 @@ def case_reuse():
             if row != (1000 + n + i, f"r{n}"):
                 raise CaseFailed(f"run {n}: got {row!r}")
             if n == REUSE_RUNS - 1:  # same transaction as the last run: same server connection
-                prepared.append(conn.execute(
+                prepared.append(conn.execute(  # no parameters: % needs no escaping
                     "SELECT count(*) FROM pg_prepared_statements"
-                    " WHERE statement LIKE '%%matrix-reuse%%'").fetchone()[0])
+                    " WHERE statement LIKE '%matrix-reuse%'").fetchone()[0])
             conn.commit()
 
     errors = run_clients(REUSE_CLIENTS, body)
