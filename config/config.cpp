@@ -85,7 +85,8 @@ constexpr std::string_view kProxyKeys[] = {"listen",           "admin_listen",  
                                            "max_message_bytes", "login_timeout_ms", "shutdown_timeout_ms",
                                            "log_level",        "log_format"};
 constexpr std::string_view kServerKeys[] = {"host",           "port",           "connect_timeout_ms",
-                                            "idle_timeout_ms", "max_lifetime_ms", "reset_query"};
+                                            "idle_timeout_ms", "max_lifetime_ms", "reset_query",
+                                            "max_prepared_statements"};
 constexpr std::string_view kDatabaseKeys[] = {"dbname", "host", "port", "pool_mode", "pool_size"};
 constexpr std::string_view kAuthKeys[] = {"method"};
 
@@ -98,6 +99,7 @@ constexpr Range kConnectTimeoutMs{100, 600000};
 constexpr Range kIdleTimeoutMs{1000, 86400000};
 constexpr Range kMaxLifetimeMs{1000, 604800000};
 constexpr Range kPoolSize{1, 10000};
+constexpr Range kMaxPreparedStatements{0, 100000};
 
 constexpr EnumName<LogLevel> kLogLevels[] = {
     {"debug", LogLevel::Debug}, {"info", LogLevel::Info}, {"warn", LogLevel::Warn}, {"error", LogLevel::Error}};
@@ -261,6 +263,8 @@ void Loader::read_server(const toml::table& t, ServerSettings& s) {
       read_integer(node, k, kMaxLifetimeMs, s.max_lifetime_ms);
     } else if (k.key == "reset_query") {
       read_string(node, k, s.reset_query, true);
+    } else if (k.key == "max_prepared_statements") {
+      read_integer(node, k, kMaxPreparedStatements, s.max_prepared_statements);
     } else {
       unknown_key(node, k, kServerKeys);
     }

@@ -49,6 +49,11 @@ struct ServerSettings {
   uint32_t idle_timeout_ms = 600000;    // close a server connection idle this long
   uint32_t max_lifetime_ms = 3600000;   // close a server connection this old once it is idle
   std::string reset_query = "DISCARD ALL";  // session mode, before a connection serves another client
+  // Transaction mode: most protocol-level prepared statements one server
+  // connection keeps (least recently used closed first); 0 turns the
+  // statement tracking off (named statements then only work within one
+  // transaction, as through PgBouncer before 1.21). Range 0..100000.
+  uint32_t max_prepared_statements = 256;
 
   bool operator==(const ServerSettings&) const = default;
 };

@@ -110,6 +110,8 @@ std::vector<Setting> settings_of(const Config& c) {
   add("server", "idle_timeout_ms", number(s.idle_timeout_ms), number(ds.idle_timeout_ms), true);
   add("server", "max_lifetime_ms", number(s.max_lifetime_ms), number(ds.max_lifetime_ms), true);
   add("server", "reset_query", toml_string(s.reset_query), toml_string(ds.reset_query), true);
+  add("server", "max_prepared_statements", number(s.max_prepared_statements), number(ds.max_prepared_statements),
+      true);
 
   // dbname, host and port are written only where they differ from what they
   // default to, so that a database that follows [server] keeps following it

@@ -123,6 +123,8 @@ void write_command_complete(std::string& out, std::string_view tag) {
 }
 
 void write_empty_query_response(std::string& out) { write_empty(out, be::kEmptyQueryResponse); }
+void write_parse_complete(std::string& out) { write_empty(out, be::kParseComplete); }
+void write_close_complete(std::string& out) { write_empty(out, be::kCloseComplete); }
 
 void write_row_description(std::string& out, std::span<const RowField> fields) {
   MessageWriter w(out);

@@ -69,6 +69,8 @@ void write_error(std::string& out, const ErrorFields& f);   // 'E'
 void write_notice(std::string& out, const ErrorFields& f);  // 'N'
 void write_command_complete(std::string& out, std::string_view tag);
 void write_empty_query_response(std::string& out);
+void write_parse_complete(std::string& out);  // '1'
+void write_close_complete(std::string& out);  // '3'
 // One column of a RowDescription; values are sent in text format.
 struct RowField {
   std::string_view name;

@@ -11,12 +11,15 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "protocol/auth.h"
 #include "protocol/framer.h"
 #include "protocol/messages.h"
 #include "protocol/startup.h"
 #include "proxy/client_auth.h"
+#include "proxy/forward_run.h"
+#include "proxy/prepared.h"
 #include "proxy/peer.h"
 #include "proxy/pool.h"
 #include "proxy/session_params.h"
@@ -70,6 +73,8 @@ class ClientSession final : public Peer {
   void server_lost(const proto::ErrorFields& error);  // the server connection failed
   void server_sync_failed(const proto::ErrorFields& error);
   void server_drained();  // the server took our queued output: read the client again
+  // A Parse of the client's statement `name` did not happen on the server.
+  void statement_not_prepared(const std::string& name, uint64_t id);
 
   // Admission: the fate of the queued transaction; the end of a running one.
   void admission_decided(const admission::Outcome& outcome);
@@ -106,6 +111,13 @@ class ClientSession final : public Peer {
   void detach_server();
   std::string address_text();  // the client's address for log lines ("unknown" if none)
   void end_wait();  // a transaction's wait for admission or a server is over
+  // Prepared statements in transaction mode (prepared.h).
+  enum class Handled { No, Yes, NeedMore };
+  static constexpr size_t kMaxStatementCommand = 1024;  // longest DEALLOCATE/DISCARD looked at
+  bool tracks_statements() const;
+  Handled handle_statement_message(ForwardRun& run, char type, size_t total);
+  Handled deallocate_between_transactions(ForwardRun& run, size_t total);
+  void ensure_prepared(const prepared::StatementRef& stmt, std::string& out);
   void fatal(const char* sqlstate, const std::string& message, const std::string& hint = {});
 
   uint64_t id_;
@@ -132,6 +144,7 @@ class ClientSession final : public Peer {
   enum class Discard { None, FirstMessage, UntilSync };
   Discard discard_ = Discard::None;
   bool paused_for_server_ = false;   // stopped reading: the server's queue is full
+  std::unordered_map<std::string, prepared::StatementRef> statements_;  // the client's named statements
   uint64_t wait_since_us_ = 0;       // the current transaction start has waited since (0: not waiting)
   uint64_t last_request_ms_ = 0;     // last transaction start
 };

@@ -269,6 +269,9 @@ void ServerConnection::attach(ClientSession* client, const std::string& sync_sql
   ++pool_.database().traffic.server_assignment_count;
   round_start_us_ = 0;
   xact_start_us_ = 0;
+  pending_.clear();
+  tracking_ = worker_.pool_mode_of(pool_) == config::PoolMode::Transaction &&
+              worker_.config().server.max_prepared_statements > 0;
   round_congested_ = false;
   expected_ready_ = 0;
   batch_open_ = false;
@@ -289,7 +292,7 @@ void ServerConnection::attach(ClientSession* client, const std::string& sync_sql
 
 bool ServerConnection::clean() const {
   return state_ == State::Active && expected_ready_ == 0 && !batch_open_ && txn_status_ == 'I' &&
-         pass_remaining_ == 0 && (client_ == nullptr || !client_->mid_message());
+         pass_remaining_ == 0 && pending_.empty() && (client_ == nullptr || !client_->mid_message());
 }
 
 void ServerConnection::detach_from_client(bool run_reset) {
@@ -360,6 +363,23 @@ void ServerConnection::note_client_message(char type) {
     round_start_us_ = Worker::now_us();
     if (xact_start_us_ == 0) xact_start_us_ = round_start_us_;
   }
+  if (tracking_) {
+    switch (type) {
+      case fe::kQuery:
+      case fe::kFunctionCall:
+      case fe::kSync:
+      case fe::kParse:
+      case fe::kBind:
+      case fe::kDescribe:
+      case fe::kExecute:
+      case fe::kClose:
+        pending_.emplace_back();
+        pending_.back().type = type;
+        break;
+      default:
+        break;  // Flush, copy data: nothing of their own to answer
+    }
+  }
   switch (type) {
     case fe::kQuery:
     case fe::kFunctionCall:
@@ -380,6 +400,109 @@ void ServerConnection::note_client_message(char type) {
     default:
       break;  // copy data, password: no reply of their own
   }
+}
+
+// ---- prepared statements: what each forwarded message still owes ----
+
+void ServerConnection::note_client_parse(const prepared::StatementRef& stmt, const std::string& client_name) {
+  note_client_message(fe::kParse);
+  Pending& p = pending_.back();
+  p.stmt_id = stmt->id;
+  p.text = client_name;
+}
+
+void ServerConnection::note_own_message(char type, uint64_t stmt_id) {
+  note_client_message(type);
+  Pending& p = pending_.back();
+  p.own = true;
+  p.stmt_id = stmt_id;
+}
+
+void ServerConnection::note_discard_all() {
+  if (!pending_.empty() && pending_.back().type == fe::kQuery) pending_.back().discard_all = true;
+}
+
+void ServerConnection::add_own_reply(std::string bytes, bool ready) {
+  Pending p;
+  p.text = std::move(bytes);
+  p.ready = ready;
+  pending_.push_back(std::move(p));
+  // Nothing owed before it: now. (Never releases the connection: the
+  // caller is the client's own relay, which may not be re-entered.)
+  if (pending_.size() == 1 && pass_remaining_ == 0 && client_ != nullptr) send_own_replies(client_);
+}
+
+void ServerConnection::send_own_replies(ClientSession* c) {
+  while (!pending_.empty() && pending_.front().type == 0) {
+    Pending& p = pending_.front();
+    if (c != nullptr) {
+      if (p.ready) proto::write_ready_for_query(p.text, txn_status_);
+      c->send(p.text);
+    }
+    pending_.pop_front();
+  }
+}
+
+void ServerConnection::pop_pending() {
+  Pending& p = pending_.front();
+  // A Parse the server refused, or skipped after an earlier error, prepared nothing.
+  if (p.type == fe::kParse && p.stmt_id != 0) {
+    statements_.erase(p.stmt_id);
+    if (!p.own && client_ != nullptr) client_->statement_not_prepared(p.text, p.stmt_id);
+  }
+  pending_.pop_front();
+}
+
+bool ServerConnection::on_reply(char type) {
+  if (pending_.empty()) return false;
+  Pending& head = pending_.front();
+  if (type == be::kErrorResponse) {
+    if (head.type == fe::kQuery || head.type == fe::kFunctionCall) {
+      head.failed = true;  // ReadyForQuery ends it
+      return false;
+    }
+    if (head.type == fe::kSync) return false;
+    // Extended protocol: the server skips everything up to Sync.
+    pop_pending();
+    while (!pending_.empty() && pending_.front().type != fe::kSync) pop_pending();
+    return false;
+  }
+  bool ends = false;
+  switch (head.type) {
+    case fe::kParse: ends = type == be::kParseComplete; break;
+    case fe::kBind: ends = type == be::kBindComplete; break;
+    case fe::kClose: ends = type == be::kCloseComplete; break;
+    case fe::kDescribe: ends = type == be::kRowDescription || type == be::kNoData; break;
+    case fe::kExecute:
+      ends = type == be::kCommandComplete || type == be::kEmptyQueryResponse || type == be::kPortalSuspended;
+      break;
+    case fe::kSync:
+    case fe::kQuery:
+    case fe::kFunctionCall: ends = type == be::kReadyForQuery; break;
+    default: break;
+  }
+  if (!ends) return false;
+  bool own = head.own;
+  if (head.discard_all && !head.failed) {
+    // DISCARD ALL ran: the server forgot its statements and settings.
+    statements_.clear();
+    applied_ = ParamList();
+  }
+  if (head.type == fe::kParse) head.stmt_id = 0;  // prepared: nothing to roll back
+  pending_.pop_front();
+  return own;
+}
+
+bool ServerConnection::release_if_done(ClientSession* c) {
+  if (c == nullptr || !clean()) return false;
+  c->transaction_ended();
+  if (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction || worker_.draining()) {
+    client_ = nullptr;
+    c->server_released();
+    pool_.release(this);
+    return true;
+  }
+  return false;
 }
 
 // ---- replies pgsluice asked for itself ----
@@ -499,15 +622,26 @@ size_t ServerConnection::relay_input(std::string_view in) {
     }
     char type = fr.header.type;
     size_t total = fr.header.total();
-    if (type != be::kReadyForQuery && type != be::kParameterStatus &&
-        type != be::kErrorResponse) {
+    if (tracking_ && !pending_.empty() && pending_.front().type == 0) {
+      run.flush(c);
+      send_own_replies(c);
+    }
+    const bool maybe_own = tracking_ && (type == be::kParseComplete || type == be::kCloseComplete);
+    if (type != be::kReadyForQuery && type != be::kParameterStatus && type != be::kErrorResponse &&
+        !maybe_own) {
+      if (tracking_) on_reply(type);
       pass_remaining_ = run.take_up_to(total);
       continue;
     }
     // Small messages pgsluice reads on their way through: wait for the whole one.
     if (run.available() < total) break;
     std::string_view body = run.rest().substr(proto::kHeaderSize, fr.header.body_size());
+    if (tracking_ && on_reply(type)) {
+      run.skip_up_to(c, total);  // the reply to pgsluice's own Parse or Close
+      continue;
+    }
     run.take(total);
+    if (maybe_own) continue;  // the client's own ParseComplete / CloseComplete
     if (type == be::kErrorResponse) {
       if (is_congestion_error(body)) round_congested_ = true;
       continue;
@@ -532,18 +666,20 @@ size_t ServerConnection::relay_input(std::string_view in) {
     txn_status_ = status;
     if (expected_ready_ > 0) --expected_ready_;
     record_round();
+    if (tracking_ && !pending_.empty() && pending_.front().type == 0) {
+      run.flush(c);
+      send_own_replies(c);
+    }
     if (clean()) {
       run.flush(c);
-      c->transaction_ended();
-      if (worker_.pool_mode_of(pool_) == config::PoolMode::Transaction || worker_.draining()) {
-        client_ = nullptr;
-        c->server_released();
-        pool_.release(this);
-        return run.pos();
-      }
+      if (release_if_done(c)) return run.pos();
     }
   }
   run.flush(c);
+  if (tracking_ && pass_remaining_ == 0 && !pending_.empty() && pending_.front().type == 0) {
+    send_own_replies(c);
+    if (release_if_done(c)) return run.pos();
+  }
   if (c->over_high_watermark()) stop_reading();  // resumed by the client's on_drained
   return run.pos();
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "protocol/messages.h"
 #include "proxy/peer.h"
 #include "proxy/pool.h"
+#include "proxy/prepared.h"
 #include "proxy/session_params.h"
 
 namespace pgs {
@@ -57,6 +59,28 @@ class ServerConnection final : public Peer {
 
   // Client -> server relay bookkeeping, per message the client forwards.
   void note_client_message(char type);
+
+  // Transaction-mode prepared statements (see prepared.h). While tracking,
+  // every forwarded message that the server answers has an entry in
+  // pending_, in order, so that replies to pgsluice's own messages are
+  // dropped and replies pgsluice gives itself are sent where the client
+  // expects them.
+  bool tracking() const { return tracking_; }
+  prepared::ServerCache& statements() { return statements_; }
+  // The client forwarded a Parse of `stmt` under its name `client_name`:
+  // rolled back (on both sides) if the server refuses or skips it.
+  void note_client_parse(const prepared::StatementRef& stmt, const std::string& client_name);
+  // pgsluice's own Parse or Close: the server's reply is dropped.
+  void note_own_message(char type, uint64_t stmt_id);
+  // A reply pgsluice gives itself: `bytes`, then ReadyForQuery with the
+  // transaction status of that moment if `ready`. Sent at once when nothing
+  // is owed before it.
+  void add_own_reply(std::string bytes, bool ready);
+  // A DISCARD ALL forwarded: when it succeeds, this connection's statements
+  // and settings are gone.
+  void note_discard_all();
+  // Extended-protocol messages answered by pgsluice still open a batch.
+  void open_batch() { batch_open_ = true; }
 
   // Cancel requests sent for this connection's backend and not yet
   // acknowledged by the postmaster; the pool holds it back meanwhile.
@@ -113,6 +137,24 @@ class ServerConnection final : public Peer {
   bool batch_open_ = false;      // extended-protocol messages forwarded since the last Sync
   char txn_status_ = 'I';
   size_t pass_remaining_ = 0;    // bytes of a partly relayed server message
+  struct Pending {
+    char type = 0;          // the client message it answers; 0: a reply pgsluice gives itself
+    bool own = false;       // pgsluice's own message: drop its reply
+    bool failed = false;    // Query: an error was reported
+    bool discard_all = false;
+    bool ready = false;     // own reply: append ReadyForQuery
+    uint64_t stmt_id = 0;   // Parse: the statement it prepares
+    std::string text;       // Parse: the client's name; own reply: its bytes
+  };
+  // Pops what `type` answers; true when the message is a reply to
+  // pgsluice's own message and must not reach the client.
+  bool on_reply(char type);
+  void pop_pending();  // with rollback of a Parse that did not happen
+  void send_own_replies(ClientSession* c);  // those at the head of pending_
+  bool release_if_done(ClientSession* c);   // transaction over: back to the pool
+  std::deque<Pending> pending_;
+  bool tracking_ = false;
+  prepared::ServerCache statements_;
   uint64_t round_start_us_ = 0;  // first unanswered message forwarded (0: none)
   uint64_t xact_start_us_ = 0;   // first message of the current transaction (0: none)
   bool round_congested_ = false;

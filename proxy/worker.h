@@ -18,6 +18,7 @@
 #include "proxy/admin/status.h"
 #include "proxy/log_limiter.h"
 #include "proxy/pool.h"
+#include "proxy/prepared.h"
 
 namespace pgs {
 
@@ -58,6 +59,7 @@ class Worker {
   const UserAuth* user(std::string_view name) const;
   Pool& pool_for(DatabaseState& db, const std::string& user);
   const proto::ScramVerifier& mock_verifier() const { return mock_verifier_; }
+  prepared::Registry& statement_registry() { return statement_registry_; }
 
   // Clients.
   void client_closed(ClientSession* client);
@@ -137,7 +139,8 @@ class Worker {
   std::vector<admission::Outcome> outcomes_;  // reused by admission_poll
   std::map<std::string, std::unique_ptr<DatabaseState>, std::less<>> databases_;
   std::map<std::string, UserAuth, std::less<>> users_;
-  proto::ScramVerifier mock_verifier_;  // for unknown users: fail at the proof, reveal nothing
+  proto::ScramVerifier mock_verifier_;
+  prepared::Registry statement_registry_;  // every statement any client prepared, by content  // for unknown users: fail at the proof, reveal nothing
   std::unordered_map<uint64_t, ClientSession*> clients_;
   std::unordered_map<int32_t, ClientSession*> by_cancel_pid_;
   std::vector<uint64_t> resume_queue_;  // client ids

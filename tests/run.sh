@@ -12,13 +12,14 @@
 #   PGSLUICE_JOBS                                  build parallelism (default 2)
 #
 # Missing Debian packages are installed with apt-get (as root, or via sudo), and the
-# browser test's npm packages (tests/browser) with npm ci.
+# npm packages of the browser test (tests/browser) and the driver matrix
+# (tests/drivers) with npm ci.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 mode=both
 if [[ "${PGSLUICE_SANITIZE:-0}" == 1 ]]; then mode=sanitize; fi
@@ -39,7 +40,10 @@ read -r -a EXTRA_CTEST_ARGS <<< "${PGSLUICE_CTEST_ARGS:-}"
 # ---- dependencies (only touch apt when something is missing: reruns stay fast)
 PACKAGES=(build-essential cmake pkg-config libuv1-dev libpq-dev libtomlplusplus-dev libssl-dev
           googletest libgtest-dev postgresql-15 postgresql-client-15 pgbouncer procps util-linux
-          chromium python3 python3-prometheus-client)
+          chromium python3 python3-prometheus-client
+          python3-psycopg python3-asyncpg libpostgresql-jdbc-java)
+# The driver matrix compiles tests/drivers/JdbcMatrix.java; any JDK will do.
+if ! command -v javac >/dev/null; then PACKAGES+=(default-jdk-headless); fi
 # Node.js drives Chromium in the dashboard test. Only when it is missing: a
 # machine may have a newer Node.js than Debian's (playwright-core needs >= 20).
 if ! command -v node >/dev/null; then PACKAGES+=(nodejs); fi
@@ -63,6 +67,12 @@ fi
 if [[ ! -d tests/browser/node_modules || tests/browser/package-lock.json -nt tests/browser/node_modules ]]; then
   echo "==> npm ci in tests/browser"
   (cd tests/browser && npm ci --no-audit --no-fund && touch node_modules)
+fi
+
+# node-postgres, pg-cursor, pg-copy-streams and postgres.js for the driver matrix.
+if [[ ! -d tests/drivers/node_modules || tests/drivers/package-lock.json -nt tests/drivers/node_modules ]]; then
+  echo "==> npm ci in tests/drivers"
+  (cd tests/drivers && npm ci --no-audit --no-fund && touch node_modules)
 fi
 
 # A crashing test must not fill the disk with cores.

@@ -216,9 +216,16 @@ CommandResult run_command(const std::vector<std::string>& argv, milliseconds tim
   return run_command_as(argv, timeout, extra_env, std::nullopt, "");
 }
 
+CommandResult run_command_interrupted(const std::vector<std::string>& argv, milliseconds timeout,
+                                      const std::vector<std::string>& extra_env, int sig,
+                                      milliseconds after) {
+  return run_command_as(argv, timeout, extra_env, std::nullopt, "", SignalAfter{sig, after});
+}
+
 CommandResult run_command_as(const std::vector<std::string>& argv, milliseconds timeout,
                              const std::vector<std::string>& extra_env,
-                             const std::optional<RunAs>& as, const std::string& cwd) {
+                             const std::optional<RunAs>& as, const std::string& cwd,
+                             std::optional<SignalAfter> signal) {
   CommandResult r;
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
@@ -232,16 +239,26 @@ CommandResult run_command_as(const std::vector<std::string>& argv, milliseconds 
   // dup2 clears O_CLOEXEC on the child's copy, so the write end reaches the child.
   int pid = spawn(o);
   ::close(pipefd[1]);
-  const auto deadline = Clock::now() + timeout;
+  const auto started = Clock::now();
+  const auto deadline = started + timeout;
   char buf[65536];
   for (;;) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    const auto now = Clock::now();
+    if (signal && now >= started + signal->after) {
+      ::kill(pid, signal->sig);
+      signal.reset();
+    }
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - now).count();
     if (left <= 0) {
       r.timed_out = true;
       break;
     }
+    long long wait_ms = std::min<long long>(left, 1000);
+    if (signal)
+      wait_ms = std::min<long long>(
+          wait_ms, std::chrono::duration_cast<milliseconds>(started + signal->after - now).count() + 1);
     pollfd p{pipefd[0], POLLIN, 0};
-    int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+    int n = ::poll(&p, 1, static_cast<int>(wait_ms));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) continue;
     ssize_t got = ::read(pipefd[0], buf, sizeof buf);

@@ -42,6 +42,12 @@ struct CommandResult {
 CommandResult run_command(const std::vector<std::string>& argv, milliseconds timeout,
                           const std::vector<std::string>& extra_env = {});
 
+// As run_command, and sends `sig` to the command itself (not its group) once
+// `after` has passed, as a person pressing Ctrl-C would.
+CommandResult run_command_interrupted(const std::vector<std::string>& argv, milliseconds timeout,
+                                      const std::vector<std::string>& extra_env, int sig,
+                                      milliseconds after);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0).
 uint16_t free_port();
 

@@ -35,9 +35,16 @@ struct SpawnOptions {
 // long-lived children from the main thread only.
 int spawn(const SpawnOptions& o);
 
+// A signal for the command once `after` has passed.
+struct SignalAfter {
+  int sig;
+  std::chrono::milliseconds after;
+};
+
 CommandResult run_command_as(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                              const std::vector<std::string>& extra_env,
-                             const std::optional<RunAs>& as, const std::string& cwd);
+                             const std::optional<RunAs>& as, const std::string& cwd,
+                             std::optional<SignalAfter> signal = std::nullopt);
 
 bool tcp_port_accepts(uint16_t port);
 

@@ -111,6 +111,7 @@ INSTANTIATE_TEST_SUITE_P(All, Pgbench,
                          ::testing::Values(PgbenchCase{Variant::Direct, "prepared"},
                                            PgbenchCase{Variant::Transaction, "simple"},
                                            PgbenchCase{Variant::Transaction, "extended"},
+                                           PgbenchCase{Variant::Transaction, "prepared"},
                                            PgbenchCase{Variant::Session, "prepared"},
                                            PgbenchCase{Variant::Session, "simple"}),
                          [](const ::testing::TestParamInfo<PgbenchCase>& p) {

@@ -561,6 +561,7 @@ TEST(ConfigFile, ExampleLoadsCleanAndDocumentsTheDefaults) {
   EXPECT_EQ(c.server.idle_timeout_ms, s.idle_timeout_ms);
   EXPECT_EQ(c.server.max_lifetime_ms, s.max_lifetime_ms);
   EXPECT_EQ(c.server.reset_query, s.reset_query);
+  EXPECT_EQ(c.server.max_prepared_statements, s.max_prepared_statements);
   ASSERT_EQ(c.databases.count("bench"), 1u);
   EXPECT_EQ(c.databases.at("bench").pool_mode, PoolMode::Transaction);
   EXPECT_EQ(c.databases.at("bench").pool_size, DatabaseSettings{}.pool_size);

@@ -195,7 +195,7 @@ TEST(ConfigDescribe, EverySettingInExampleOrder) {
       "proxy.listen", "proxy.admin_listen", "proxy.max_client_connections", "proxy.max_message_bytes",
       "proxy.login_timeout_ms", "proxy.shutdown_timeout_ms", "proxy.log_level", "proxy.log_format",
       "server.host", "server.port", "server.connect_timeout_ms", "server.idle_timeout_ms",
-      "server.max_lifetime_ms", "server.reset_query", "databases.bench.dbname", "databases.bench.host",
+      "server.max_lifetime_ms", "server.reset_query", "server.max_prepared_statements", "databases.bench.dbname", "databases.bench.host",
       "databases.bench.port", "databases.bench.pool_mode", "databases.bench.pool_size", "auth.method",
       "users.bench", "limits.client_key", "limits.max_concurrency", "limits.weight", "limits.max_queue",
       "limits.queue_timeout_ms", "limits.client_timeout_ms", "admission.mode", "admission.min_limit",
