@@ -27,6 +27,14 @@
 #                    queue_timeout_ms 1000), adaptive admission 2..16; skipped
 #                    with a message when `pgsluice --check` refuses that config
 #
+# Skew alerts: pgsluice also runs with admin_listen, [admin] users and
+# [alerts] at their defaults. During each of its runs a poller reads
+# GET /api/status every 0.5 s (until the load generator's arrivals end) and
+# records when an alert for each key was raised (its since_ms) and first seen
+# active, from the load generator's start; the section gets a table of which
+# alerts fired per scenario (expected: app1 within 10 s when skewed, none in
+# baseline and even), checked against the `alert` log events.
+#
 # Options:
 #   --quick            15 s runs, 3 s warm-up; baseline and skewed only; targets
 #                      direct, pgbouncer-tuned, pgsluice; results go to a separate
@@ -196,12 +204,13 @@ scenario_keys() {
 
 # ---------------------------------------------------------------- targets ----
 
-write_overload_pgsluice_config() {  # FILE PORT
+write_overload_pgsluice_config() {  # FILE PORT ADMIN_PORT
   local u
   {
     cat <<EOF
 [proxy]
 listen = "127.0.0.1:$2"
+admin_listen = "127.0.0.1:$3"
 max_client_connections = 10000
 
 [server]
@@ -230,12 +239,17 @@ queue_timeout_ms = 1000
 mode = "adaptive"
 min_limit = 2
 max_limit = 16
+
+[admin]
+users = ["$BENCH_USER"]
+# [alerts]: the defaults (skew_factor, skew_for_ms, skew_min_rate).
 EOF
   } > "$1"
 }
 
-# start_target TARGET: starts the proxy (if any) and prints the port to use;
-# returns 1 (with PGSLUICE_SKIP set) when pgsluice cannot run this config.
+# start_target TARGET SCENARIO: starts the proxy (if any) and sets
+# TARGET_PORT (and, for pgsluice, ADMIN_PORT and PGS_DIR); returns 1 (with
+# PGSLUICE_SKIP set) when pgsluice cannot run this config.
 start_target() {
   local up=() u
   for u in "${USERS[@]}"; do
@@ -252,16 +266,27 @@ start_target() {
       TARGET_PORT=$PGB_PORT ;;
     pgsluice)
       [[ -z "$PGSLUICE_SKIP" ]] || return 1
-      local dir="$WORK_DIR/pgsluice-overload" port
+      # A directory per scenario: each run's log holds only its own alert events.
+      local dir="$WORK_DIR/pgsluice-overload-$2" port
       mkdir -p "$dir"
       port="$(free_port)"
-      write_overload_pgsluice_config "$dir/pgsluice.toml" "$port"
+      ADMIN_PORT="$(free_port)"
+      PGS_DIR=$dir
+      write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$ADMIN_PORT"
       if ! pgsluice_check "$dir/pgsluice.toml" 2>"$dir/check.txt"; then
         PGSLUICE_SKIP="\`pgsluice --check\` refused the overload config ([limits]/[admission] not implemented in this build?): $(grep -v '^$' "$dir/check.txt" | sed "s|^$dir/||" | head -n 3 | tr '\n' ' ')"
         log "SKIPPING pgsluice: $PGSLUICE_SKIP"
         return 1
       fi
       start_pgsluice_file "$dir/pgsluice.toml" "$port" >&2
+      wait_for_port "$ADMIN_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice does not listen on admin_listen $ADMIN_PORT"
+      # The alert settings in force, as the console reports them.
+      if ! PGPASSWORD="$BENCH_PASS" "$PG_BIN/psql" -X -q -At -F '|' -h 127.0.0.1 -p "$ADMIN_PORT" \
+             -U "$BENCH_USER" pgsluice -c 'SHOW CONFIG' >"$dir/show-config.txt" 2>"$dir/show-config.err"; then
+        log "WARNING: SHOW CONFIG on the admin console failed: $(head -n 2 "$dir/show-config.err")"
+      fi
+      awk -F'|' '$1 ~ /^alerts\./ { sub(/^alerts\./, "", $1); print $1 " = " $2 }' "$dir/show-config.txt" \
+        > "$dir/alerts-config.txt" || true
       TARGET_PORT=$PGS_PORT ;;
   esac
 }
@@ -272,13 +297,77 @@ stop_target() {
   esac
 }
 
-# run_scenario SCENARIO TARGET: one loadgen run; its JSON in RUN_DIR.
+# The alert poller: GET /api/status every 0.5 s from the load generator's
+# start until its arrivals end (WARMUP + DURATION after its connections are
+# open; 60 s more at most if that is never seen) or SIGTERM; writes what it
+# saw of each alert (one entry per raise: kind, database, key, since_ms) as
+# JSON. Times are seconds after T0_MS (unix ms).
+cat > "$WORK_DIR/alert_poller.py" <<'EOF'
+import json, signal, sys, time, urllib.request
+url, t0_ms, errfile, nkeys, load_s, out = sys.argv[1:7]
+t0, nkeys, load_s = int(t0_ms) / 1000, int(nkeys), float(load_s)
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+res = {"t0_ms": int(t0_ms), "arrivals_s": None, "polls": 0, "errors": 0, "last_error": "",
+       "last_poll_s": None, "alerts": {}}
+next_poll = time.time()
+while not stop:
+    now = time.time()
+    if res["arrivals_s"] is None:
+        try:
+            with open(errfile) as f:
+                if sum("connections open" in l for l in f) >= nkeys:
+                    res["arrivals_s"] = round(now - t0, 2)
+        except OSError:
+            pass
+    if now >= t0 + (res["arrivals_s"] if res["arrivals_s"] is not None else 60) + load_s:
+        break
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            st = json.load(r)
+        seen = time.time() - t0
+        res["polls"] += 1
+        res["last_poll_s"] = round(seen, 2)
+        for a in st["alerts"]:
+            k = f'{a["kind"]}/{a["database"]}/{a["key"]}/{a["since_ms"]}'
+            e = res["alerts"].setdefault(k, {"kind": a["kind"], "database": a["database"], "key": a["key"],
+                                             "first_active_s": None, "max_factor": 0})
+            e["raised_s"] = round(a["since_ms"] / 1000 - t0, 2)
+            e["cleared_s"] = None if a["cleared_ms"] is None else round(a["cleared_ms"] / 1000 - t0, 2)
+            e["active_at_last_poll"] = bool(a["active"])
+            if a["active"]:
+                e["max_factor"] = max(e["max_factor"], a["factor"])
+                if e["first_active_s"] is None:
+                    e["first_active_s"] = round(seen, 2)
+                    e.update(demand_share=a["demand_share"], fair_share=a["fair_share"], factor=a["factor"])
+    except Exception as err:  # a refused or odd answer is worth counting, not fatal
+        res["errors"] += 1
+        res["last_error"] = f"{type(err).__name__}: {err}"[:200]
+    next_poll = max(next_poll + 0.5, time.time())  # late: poll now, no burst to catch up
+    time.sleep(max(0.0, next_poll - time.time()))
+res["alerts"] = list(res["alerts"].values())
+with open(out, "w") as f:
+    json.dump(res, f, indent=1)
+EOF
+
+# run_scenario SCENARIO TARGET: one loadgen run; its JSON in RUN_DIR (and,
+# for pgsluice, what the alert poller saw in SCENARIO.pgsluice.alerts.json).
 run_scenario() {
-  local scenario=$1 target=$2 keys rc=0
+  local scenario=$1 target=$2 keys rc=0 poller=""
   local out="$RUN_DIR/$scenario.$target"
-  start_target "$target" || { echo "$PGSLUICE_SKIP" > "$out.skipped"; return 0; }
+  start_target "$target" "$scenario" || { echo "$PGSLUICE_SKIP" > "$out.skipped"; return 0; }
   read -r -a keys <<<"$(scenario_keys "$scenario")"
   log "run: $scenario via $target (${DURATION}s + ${WARMUP}s warm-up): ${keys[*]//:$APP_PASS:/:*:}"
+  if [[ $target == pgsluice ]]; then
+    # nice -5: like the load generator, an instrument that must not fall behind.
+    nice -n -5 "$PYTHON" "$WORK_DIR/alert_poller.py" "http://127.0.0.1:$ADMIN_PORT/api/status" "$(date +%s%3N)" \
+      "$out.err" "${#keys[@]}" $((WARMUP + DURATION)) "$out.alerts.json" 2>"$out.poller.err" &
+    poller=$!
+    CLEANUP_PIDS+=("$poller")
+  fi
   # nice -10: the load generator is the measuring instrument; at normal
   # priority it would get 1/80th of the CPU next to 80 busy backends and
   # report its own lateness as latency. The proxies run at normal priority.
@@ -287,6 +376,20 @@ run_scenario() {
     --duration-s "$DURATION" --warmup-s "$WARMUP" --timeout-ms "$TIMEOUT_MS" --seed "$SEED" \
     --json-out "$out.json" "${keys[@]}" >"$out.txt" 2>"$out.err" || rc=$?
   cat "$out.txt" >&2
+  if [[ -n $poller ]]; then
+    stop_pid "$poller" 5
+    if [[ -f "$out.alerts.json" ]]; then
+      cp "$PGS_DIR/alerts-config.txt" "$out.alerts-config.txt"
+      grep -E 'msg=alert( |$)' "$PGS_LOG" > "$out.alert-log.txt" || true
+      log "alerts seen by the poller: $("$PYTHON" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+seen = ", ".join("%s raised +%s s" % (a["key"], a["raised_s"]) for a in d["alerts"]) or "none"
+print("%s (%d polls, %d failed)" % (seen, d["polls"], d["errors"]))' "$out.alerts.json")"
+    else
+      log "the alert poller left no result: $(tail -n 3 "$out.poller.err")"
+      echo "the alert poller left no result: $(tail -n 1 "$out.poller.err")" > "$out.alerts-failed"
+    fi
+  fi
   if [[ $rc -ne 0 ]]; then
     log "loadgen failed ($rc) for $scenario via $target:"; tail -n 5 "$out.err" >&2
     echo "loadgen failed with status $rc: $(tail -n 1 "$out.err")" > "$out.failed"
@@ -319,11 +422,114 @@ fi
   echo "- Capacity: **$CAPACITY queries/s** = the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly ($CAP_LINE)"
 } > "$WORK_DIR/meta.md"
 
+# The skew alerts pgsluice raised in each scenario, appended to the section.
+ALERTS_MD="$WORK_DIR/alerts.md"
+"$PYTHON" - "$RUN_DIR" "$SCENARIOS" "$WARMUP" "$DURATION" > "$ALERTS_MD" <<'EOF'
+import datetime, json, os, re, sys
+runs, scenarios, warmup, duration = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
+LIMIT_S = 10
+EXPECT = {"baseline": "none", "skewed": f"app1 within {LIMIT_S} s, no other key", "even": "none"}
+
+def log_events(path, t0):
+    out = []
+    if not os.path.exists(path):
+        return out
+    for line in open(path):
+        f = dict(re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)', line))
+        try:
+            ts = datetime.datetime.strptime(f["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        except (KeyError, ValueError):
+            continue
+        out.append((f.get("key", "?").strip('"'), f.get("state", "?"), ts.timestamp() - t0))
+    return out
+
+rows, config, notes = [], "", []
+for s in ("baseline", "skewed", "even"):
+    if s not in scenarios:
+        continue
+    base = os.path.join(runs, f"{s}.pgsluice")
+    for ext in ("skipped", "alerts-failed", "failed"):
+        if os.path.exists(f"{base}.{ext}") and not os.path.exists(f"{base}.alerts.json"):
+            rows.append(f"| {s} | — | {open(f'{base}.{ext}').read().strip()} | | | | {EXPECT[s]} | — |")
+            break
+    else:
+        if not os.path.exists(f"{base}.alerts.json"):
+            continue
+        d = json.load(open(f"{base}.alerts.json"))
+        if os.path.exists(f"{base}.alerts-config.txt"):
+            config = config or ", ".join(l.strip() for l in open(f"{base}.alerts-config.txt") if l.strip())
+        t0 = d["t0_ms"] / 1000
+        events = log_events(f"{base}.alert-log.txt", t0)
+        arrivals = "—" if d["arrivals_s"] is None else f"+{d['arrivals_s']:.1f} s"
+        fired, seen, logged, factors = [], [], [], []
+        for a in sorted(d["alerts"], key=lambda a: a["raised_s"]):
+            state = "still active" if a.get("active_at_last_poll") else (
+                f"cleared +{a['cleared_s']:.1f} s" if a.get("cleared_s") is not None else "cleared")
+            fired.append(f"**{a['key']}** +{a['raised_s']:.1f} s ({state})")
+            seen.append(f"{a['key']} +{a['first_active_s']:.1f} s" if a["first_active_s"] is not None
+                        else f"{a['key']} never seen active")
+            if a.get("factor"):
+                factors.append(f"{a['key']} {a['demand_share']:.2f} / {a['fair_share']:.2f} = {a['factor']:.1f}x")
+        for key, state, rel in events:
+            logged.append(f"{key} {state} +{rel:.1f} s")
+        keys = {}  # key -> its first alert
+        for a in sorted(d["alerts"], key=lambda a: a["raised_s"]):
+            keys.setdefault(a["key"], a)
+        if s == "skewed":
+            a = keys.get("app1")
+            met = a is not None and a["raised_s"] <= LIMIT_S and len(keys) == 1
+        else:
+            met = not keys
+        polls = f"{d['polls']} polls" + (f", {d['errors']} failed ({d['last_error']})" if d["errors"] else "")
+        rows.append(f"| {s} | {arrivals} | {'; '.join(fired) or 'none'} | {'; '.join(seen) or '—'} | "
+                    f"{'; '.join(logged) or 'none'} | {'; '.join(factors) or '—'} | {EXPECT[s]} | "
+                    f"{'yes' if met else '**NO**'} ({polls}) |")
+        # The three views of one alert must agree: since_ms, the poller, the log.
+        for a in d["alerts"]:
+            raised_log = [rel for key, state, rel in events if key == a["key"] and state == "raised"]
+            if not raised_log:
+                notes.append(f"{s}: no `alert ... state=raised` log event for {a['key']}")
+            else:
+                nearest = min(raised_log, key=lambda rel: abs(rel - a["raised_s"]))
+                if abs(nearest - a["raised_s"]) > 1:
+                    notes.append(f"{s}: {a['key']} raised at +{a['raised_s']:.1f} s in /api/status "
+                                 f"but +{nearest:.1f} s in the log")
+            if a["first_active_s"] is not None and a["first_active_s"] + 0.05 < a["raised_s"]:
+                notes.append(f"{s}: {a['key']} seen active at +{a['first_active_s']:.1f} s, "
+                             f"before its since_ms (+{a['raised_s']:.1f} s)")
+        for key, state, rel in events:
+            if state == "raised" and key not in keys:
+                notes.append(f"{s}: the log raised an alert for {key} (+{rel:.1f} s) that /api/status never showed")
+if rows:
+    print("**Skew alerts (pgsluice).** pgsluice ran every scenario with `admin_listen`, `[admin] users` and "
+          f"`[alerts]` at their defaults ({config or 'SHOW CONFIG gave nothing'}, as SHOW CONFIG reports them); "
+          "a poller read `GET /api/status` every 0.5 s from the load generator's start until its arrivals ended "
+          f"({warmup} s warm-up + {duration} s). Times are seconds after the load generator started (it first "
+          "opens its connections, then its arrivals begin: \"arrivals began\" is when the poller saw that, "
+          "to within 0.5 s); \"raised\" is the alert's own `since_ms`, "
+          "\"first seen active\" the first poll that showed it, \"log\" the `msg=alert` events. "
+          "Share / fair share = factor are the alert's figures at the first poll that showed it.")
+    print()
+    print("| scenario | arrivals began | alerts raised | first seen active | log events | share / fair share = factor "
+          "| expected | met |")
+    print("|---|---:|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if notes:
+        print()
+        print("**Disagreements between /api/status and the log:** " + "; ".join(notes) + ".")
+    print()
+EOF
 REPORT_ARGS=(--runs "$RUN_DIR" --meta "$WORK_DIR/meta.md" --capacity "$CAPACITY" --title "$TITLE"
              --section-id "$SECTION_ID" --duration "$DURATION" --warmup "$WARMUP" --timeout-ms "$TIMEOUT_MS")
+# with_alerts: the section on stdin with the alerts table put before its END marker.
+with_alerts() {
+  awk -v id="$SECTION_ID" -v alerts="$ALERTS_MD" '
+    $0 == "<!-- END " id " -->" { while ((getline l < alerts) > 0) print l }
+    { print }'
+}
 if [[ $WRITE_RESULTS == 1 ]]; then
   "$PYTHON" "$BENCH_DIR/overload_report.py" "${REPORT_ARGS[@]}" --plot "$PLOT" \
-    --plot-ref "$(basename "$PLOT")" > "$WORK_DIR/section.md"
+    --plot-ref "$(basename "$PLOT")" | with_alerts > "$WORK_DIR/section.md"
   if [[ ! -f "$RESULTS" ]]; then
     # shellcheck disable=SC2016  # the backquotes are Markdown
     printf '# pgsluice benchmark results\n\nFigures written by the scripts in `bench/`; each section is replaced when its\nscript runs again.\n' > "$RESULTS"
@@ -332,7 +538,7 @@ if [[ $WRITE_RESULTS == 1 ]]; then
   replace_results_section "$RESULTS" "$SECTION_ID" "$WORK_DIR/section.md"
   log "results written to $RESULTS (section $SECTION_ID)${PLOT:+, plot $PLOT}"
 else
-  "$PYTHON" "$BENCH_DIR/overload_report.py" "${REPORT_ARGS[@]}" > "$WORK_DIR/section.md"
+  "$PYTHON" "$BENCH_DIR/overload_report.py" "${REPORT_ARGS[@]}" | with_alerts > "$WORK_DIR/section.md"
 fi
 echo
 cat "$WORK_DIR/section.md"
