@@ -92,7 +92,8 @@ TEST(PreparedMessages, BindNamesFromAPrefix) {
 TEST(PreparedMessages, DescribeAndCloseTargets) {
   char kind = 0;
   std::string_view name;
-  ASSERT_TRUE(split_target(std::string("Ss1\0", 4), kind, name));
+  const std::string describe_s1("Ss1\0", 4);  // name points into it
+  ASSERT_TRUE(split_target(describe_s1, kind, name));
   EXPECT_EQ(kind, 'S');
   EXPECT_EQ(name, "s1");
   EXPECT_FALSE(split_target(std::string("Xs1\0", 4), kind, name));
