@@ -118,6 +118,11 @@ class ClientSession final : public Peer {
   Handled handle_statement_message(ForwardRun& run, char type, size_t total);
   Handled deallocate_between_transactions(ForwardRun& run, size_t total);
   void ensure_prepared(const prepared::StatementRef& stmt, std::string& out);
+  // LISTEN in transaction mode (its notifications would reach whoever holds
+  // the server connection next): the server is made to fail it instead.
+  static constexpr size_t kMaxInspectedQuery = 64 * 1024;  // longer queries pass unseen
+  bool refuses_listen() const;
+  Handled refuse_listen(ForwardRun& run, char type, size_t total);
   void fatal(const char* sqlstate, const std::string& message, const std::string& hint = {});
 
   uint64_t id_;
