@@ -5,6 +5,11 @@
 #
 #   bench/pgbench_compare.sh            # full run (~20 minutes on 2 cores)
 #   bench/pgbench_compare.sh --quick    # smoke test (~4 minutes), own section
+#   bench/pgbench_compare.sh --prepared # protocol-level prepared statements:
+#                      -M simple/extended/prepared, 20 clients, PgBouncer in
+#                      session mode (1.18 cannot keep prepared statements in
+#                      transaction mode), no memory test; own section
+#                      (~10 minutes)
 #
 # Options:
 #   --quick            -T 5, 1 repetition, 5 s hold; results go to a separate
@@ -16,22 +21,31 @@
 #   --idle N           idle client connections for the memory test (default 5000)
 #   --hold S           how long the idle connections are held (default 10)
 #   --targets LIST     comma list of direct,pgbouncer,pgsluice (default all three)
+#   --clients LIST     comma list of pgbench -c values (default 20,100)
+#   --modes LIST       comma list of pgbench -M values (default simple,extended)
+#   --pgbouncer-mode M PgBouncer's pool_mode (default transaction); pgsluice
+#                      always runs in transaction mode
+#   --no-memory        skip the idle-client memory test
 #   --results FILE     Markdown file to update (default bench/RESULTS.md)
 #   --no-build         use the existing build (same as PGSLUICE_NO_BUILD=1)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 COMMAND="bench/pgbench_compare.sh${*:+ $*}"
-DURATION=20 REPS=3 SCALE=10 POOL_SIZE=20 IDLE=5000 HOLD=10 QUICK=0
+DURATION=20 REPS=3 SCALE=10 POOL_SIZE=20 IDLE=5000 HOLD=10 QUICK=0 PREPARED=0 MEMORY_TEST=1
 TARGETS="direct,pgbouncer,pgsluice"
 RESULTS="$BENCH_DIR/RESULTS.md"
-CLIENTS_LIST=(20 100)
-MODES=(simple extended)
+CLIENTS="20,100" MODE_LIST="simple,extended" PGB_MODE=transaction
 JOBS=2
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 DURATION=5 REPS=1 HOLD=5 ;;
+    --prepared) PREPARED=1 CLIENTS=20 MODE_LIST="simple,extended,prepared" PGB_MODE=session MEMORY_TEST=0 ;;
+    --clients) CLIENTS=$2; shift ;;
+    --modes) MODE_LIST=$2; shift ;;
+    --pgbouncer-mode) PGB_MODE=$2; shift ;;
+    --no-memory) MEMORY_TEST=0 ;;
     --duration) DURATION=$2; shift ;;
     --reps) REPS=$2; shift ;;
     --scale) SCALE=$2; shift ;;
@@ -47,6 +61,15 @@ while [[ $# -gt 0 ]]; do
   shift
 done
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
+IFS=, read -r -a CLIENTS_LIST <<< "$CLIENTS"
+IFS=, read -r -a MODES <<< "$MODE_LIST"
+if [[ $PGB_MODE == session ]]; then
+  # A session-mode pool serves at most pool-size clients at once; more would
+  # wait for the whole run and pgbench would measure the queue.
+  for c in "${CLIENTS_LIST[@]}"; do
+    ((c <= POOL_SIZE)) || { echo "PgBouncer in session mode serves at most --pool-size ($POOL_SIZE) clients; -c $c is more" >&2; exit 2; }
+  done
+fi
 
 lib_init
 ensure_packages
@@ -109,7 +132,7 @@ log "pgbench -i -s $SCALE (directly)"
 PGPASSWORD="$BENCH_PASS" "$PG_BIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PG_PORT" \
   -U "$BENCH_USER" "$BENCH_DB" >"$WORK_DIR/pgbench-init.log" 2>&1 \
   || { tail -n 20 "$WORK_DIR/pgbench-init.log" >&2; die "pgbench -i failed"; }
-if has_target pgbouncer; then start_pgbouncer "$POOL_SIZE" transaction; fi
+if has_target pgbouncer; then start_pgbouncer "$POOL_SIZE" "$PGB_MODE"; fi
 if has_target pgsluice; then start_pgsluice "$POOL_SIZE" transaction; fi
 
 IFS=, read -r -a TARGET_LIST <<< "$TARGETS"
@@ -178,9 +201,11 @@ measure_idle_memory() {
   if [[ -s "$WORK_DIR/idle-$target.err" ]]; then head -n 5 "$WORK_DIR/idle-$target.err" >&2; fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$before" "$after" "${connected:-0}" "${alive:-0}" "$IDLE" "${login_s:-nan}" >> "$MEMORY"
 }
-for t in pgbouncer pgsluice; do
-  if has_target "$t"; then measure_idle_memory "$t"; fi
-done
+if [[ $MEMORY_TEST == 1 ]]; then
+  for t in pgbouncer pgsluice; do
+    if has_target "$t"; then measure_idle_memory "$t"; fi
+  done
+fi
 
 # --------------------------------------------------------------- results ----
 # median FILTER_TARGET CLIENTS MODE COLUMN: median of a column over ok runs
@@ -208,7 +233,8 @@ ratio() {
 
 SECTION_ID=pgbench_compare
 TITLE="pgbench: direct vs PgBouncer vs pgsluice"
-if [[ $QUICK == 1 ]]; then SECTION_ID=pgbench_compare_quick; TITLE+=" (quick smoke run: not for citing)"; fi
+if [[ $PREPARED == 1 ]]; then SECTION_ID=pgbench_prepared; TITLE="pgbench -M prepared: direct vs PgBouncer (session mode) vs pgsluice (transaction mode)"; fi
+if [[ $QUICK == 1 ]]; then SECTION_ID+=_quick; TITLE+=" (quick smoke run: not for citing)"; fi
 section="$WORK_DIR/section.md"
 {
   echo "<!-- BEGIN $SECTION_ID -->"
@@ -216,8 +242,8 @@ section="$WORK_DIR/section.md"
   echo
   machine_summary
   echo "- Command: \`$COMMAND\`"
-  echo "- Workload: \`pgbench -S -n -j $JOBS -T $DURATION -M {simple,extended} -c {$(IFS=,; echo "${CLIENTS_LIST[*]}")}\`" \
-       "on scale $SCALE; PgBouncer and pgsluice in transaction mode with $POOL_SIZE server connections" \
+  echo "- Workload: \`pgbench -S -n -j $JOBS -T $DURATION -M {$MODE_LIST} -c {$CLIENTS}\`" \
+       "on scale $SCALE; PgBouncer in $PGB_MODE mode and pgsluice in transaction mode, each with $POOL_SIZE server connections" \
        "(PgBouncer: default_pool_size = max_db_connections = $POOL_SIZE); SCRAM-SHA-256 everywhere."
   echo "- Each row ran $REPS time(s), the three targets in rotating order; figures are medians."
   echo "  pgbench, the proxy and PostgreSQL share the same $(nproc) CPUs, so a proxy that uses less CPU"
@@ -237,26 +263,45 @@ section="$WORK_DIR/section.md"
            "$(fmt %.3f "$cb") | $(fmt %.3f "$cs") | $(ratio "$cs" "$cb") |"
     done
   done
-  echo
-  echo "Memory with $IDLE idle client connections (bench/idle_clients: each logs in with SCRAM, at most"
-  echo "500 logins started per second and 64 in progress, then all stay idle for ${HOLD} s). RSS = VmRSS"
-  echo "from /proc/PID/status of a freshly started proxy, sampled 2 s after the last login; kernel socket"
-  echo "buffers are not part of it. \"Login time\" is how long all $IDLE logins took (client and proxy"
-  echo "share the CPUs, so it mostly shows the cost of SCRAM on both sides):"
-  echo
-  echo "| proxy | RSS before (KiB) | RSS with idle clients (KiB) | clients connected / alive at end | KiB per idle client | login time (s) |"
-  echo "|---|---:|---:|---:|---:|---:|"
-  for t in pgbouncer pgsluice; do
-    line="$(awk -F'\t' -v t="$t" '$1 == t' "$MEMORY")"
-    if [[ -z "$line" ]]; then
-      echo "| $t | — | — | not run | — | — |"; continue
-    fi
-    IFS=$'\t' read -r _ before after connected alive attempted login_s <<< "$line"
-    per="$(awk -v a="$after" -v b="$before" -v n="$connected" \
-           'BEGIN { if (a == "nan" || n == 0) print "nan"; else printf "%.1f", (a - b) / n }')"
-    name=$t; [[ $t == pgbouncer ]] && name=PgBouncer
-    echo "| $name | $(fmt %s "$before") | $(fmt %s "$after") | $connected / $alive (of $attempted) | $(fmt %s "$per") | $(fmt %.1f "$login_s") |"
-  done
+  if [[ " ${MODES[*]} " == *" simple "* && ${#MODES[@]} -gt 1 ]]; then
+    echo
+    echo "Each mode's TPS against \`-M simple\` on the same target (medians):"
+    echo
+    echo "| clients, mode | direct | PgBouncer | pgsluice |"
+    echo "|---|---:|---:|---:|"
+    for clients in "${CLIENTS_LIST[@]}"; do
+      for mode in "${MODES[@]}"; do
+        [[ $mode == simple ]] && continue
+        row="| $clients, $mode/simple |"
+        for t in direct pgbouncer pgsluice; do
+          row+=" $(ratio "$(median "$t" "$clients" "$mode" 5)" "$(median "$t" "$clients" simple 5)") |"
+        done
+        echo "$row"
+      done
+    done
+  fi
+  if [[ $MEMORY_TEST == 1 ]]; then
+    echo
+    echo "Memory with $IDLE idle client connections (bench/idle_clients: each logs in with SCRAM, at most"
+    echo "500 logins started per second and 64 in progress, then all stay idle for ${HOLD} s). RSS = VmRSS"
+    echo "from /proc/PID/status of a freshly started proxy, sampled 2 s after the last login; kernel socket"
+    echo "buffers are not part of it. \"Login time\" is how long all $IDLE logins took (client and proxy"
+    echo "share the CPUs, so it mostly shows the cost of SCRAM on both sides):"
+    echo
+    echo "| proxy | RSS before (KiB) | RSS with idle clients (KiB) | clients connected / alive at end | KiB per idle client | login time (s) |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for t in pgbouncer pgsluice; do
+      line="$(awk -F'\t' -v t="$t" '$1 == t' "$MEMORY")"
+      if [[ -z "$line" ]]; then
+        echo "| $t | — | — | not run | — | — |"; continue
+      fi
+      IFS=$'\t' read -r _ before after connected alive attempted login_s <<< "$line"
+      per="$(awk -v a="$after" -v b="$before" -v n="$connected" \
+             'BEGIN { if (a == "nan" || n == 0) print "nan"; else printf "%.1f", (a - b) / n }')"
+      name=$t; [[ $t == pgbouncer ]] && name=PgBouncer
+      echo "| $name | $(fmt %s "$before") | $(fmt %s "$after") | $connected / $alive (of $attempted) | $(fmt %s "$per") | $(fmt %.1f "$login_s") |"
+    done
+  fi
   failed_runs="$(awk -F'\t' '$8 != "ok"' "$RUNS" | wc -l)"
   if [[ $failed_runs -gt 0 ]]; then
     echo
