@@ -96,7 +96,7 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
       } else if (server_->statements().contains(stmt->id)) {
         server_->statements().touch(stmt->id);
         statements_.emplace(std::move(key), stmt);
-        run.skip_up_to(server_, total);
+        run.drop(server_, total);
         server_->open_batch();
         std::string done;
         proto::write_parse_complete(done);
@@ -111,8 +111,8 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
         server_->note_client_parse(stmt, key);
         statements_.emplace(std::move(key), stmt);
       }
-      run.skip_up_to(server_, total);
-      server_->send(out);
+      run.drop(server_, total);
+      run.insert(server_, out);
       return Handled::Yes;
     }
     case fe::kBind: {
@@ -131,8 +131,8 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
       std::string out;
       ensure_prepared(it->second, out);
       prepared::write_bind_head(out, portal, it->second->server_name, body_size - names_end);
-      run.skip_up_to(server_, proto::kHeaderSize + names_end);
-      server_->send(out);
+      run.drop(server_, proto::kHeaderSize + names_end);
+      run.insert(server_, out);
       server_->note_client_message(fe::kBind);
       pass_remaining_ = run.take_up_to(body_size - names_end);
       return Handled::Yes;
@@ -149,7 +149,7 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
         // Only the client's view: the statement stays prepared on the server
         // for whoever uses it next (closing what does not exist is no error).
         statements_.erase(std::string(name));
-        run.skip_up_to(server_, total);
+        run.drop(server_, total);
         server_->open_batch();
         std::string done;
         proto::write_close_complete(done);
@@ -161,8 +161,8 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
       std::string out;
       ensure_prepared(it->second, out);
       prepared::write_target(out, fe::kDescribe, 'S', it->second->server_name);
-      run.skip_up_to(server_, total);
-      server_->send(out);
+      run.drop(server_, total);
+      run.insert(server_, out);
       server_->note_client_message(fe::kDescribe);
       return Handled::Yes;
     }
@@ -178,13 +178,13 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
           auto it = statements_.find(name);
           if (it == statements_.end()) return Handled::No;  // the server reports 26000, in the transaction
           statements_.erase(it);
-          run.skip_up_to(server_, total);
+          run.drop(server_, total);
           server_->add_own_reply(command_complete("DEALLOCATE"), true);
           return Handled::Yes;
         }
         case prepared::SqlCommand::DeallocateAll:
           statements_.clear();
-          run.skip_up_to(server_, total);
+          run.drop(server_, total);
           server_->add_own_reply(command_complete("DEALLOCATE ALL"), true);
           return Handled::Yes;
         case prepared::SqlCommand::DiscardAll:
@@ -246,8 +246,8 @@ ClientSession::Handled ClientSession::refuse_listen(ForwardRun& run, char type, 
     if (!listens(content)) return Handled::No;
     prepared::write_parse(out, name, refused_listen_content());
   }
-  run.skip_up_to(server_, total);
-  server_->send(out);
+  run.drop(server_, total);
+  run.insert(server_, out);
   server_->note_client_message(type);
   return Handled::Yes;
 }

@@ -1,6 +1,7 @@
 #include "proxy/peer.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -111,22 +112,39 @@ void Peer::keep_leftover(const char* data, size_t n) {
   in_len_ = static_cast<uint32_t>(n);
 }
 
-bool Peer::send(std::string_view bytes) {
+bool Peer::send(std::string_view bytes) { return send(std::span<const std::string_view>(&bytes, 1)); }
+
+bool Peer::send(std::span<const std::string_view> pieces) {
   if (closing_ || disconnected_) return false;
-  if (bytes.empty()) return true;
-  bytes_sent_ += bytes.size();
-  if (!write_in_flight_ && out_pending_.empty()) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
-    int n = uv_try_write(stream(), &b, 1);
-    if (n == static_cast<int>(bytes.size())) return true;
+  constexpr size_t kMaxBufs = 16;
+  std::array<uv_buf_t, kMaxBufs> bufs;
+  size_t nbufs = 0, total = 0;
+  for (std::string_view p : pieces) {
+    if (p.empty()) continue;
+    total += p.size();
+    if (nbufs < kMaxBufs) bufs[nbufs] = uv_buf_init(const_cast<char*>(p.data()), static_cast<unsigned>(p.size()));
+    ++nbufs;
+  }
+  if (total == 0) return true;
+  bytes_sent_ += total;
+  size_t written = 0;
+  if (!write_in_flight_ && out_pending_.empty() && nbufs <= kMaxBufs) {
+    int n = uv_try_write(stream(), bufs.data(), static_cast<unsigned>(nbufs));
+    if (n == static_cast<int>(total)) return true;
     if (n < 0 && n != UV_EAGAIN) {
       fail(n);
       return false;
     }
-    if (n > 0) bytes.remove_prefix(static_cast<size_t>(n));
+    if (n > 0) written = static_cast<size_t>(n);
   }
-  out_pending_.append(bytes);
-  queued_bytes_ += bytes.size();
+  // What the kernel did not take waits in order behind what is queued.
+  size_t skip = written;
+  for (std::string_view p : pieces) {
+    const size_t s = std::min(skip, p.size());
+    skip -= s;
+    out_pending_.append(p.substr(s));
+  }
+  queued_bytes_ += total - written;
   if (queued_bytes_ > kHighWatermark) above_high_ = true;
   if (!write_in_flight_) start_write();
   return !closing_;

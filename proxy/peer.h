@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,8 @@ class Peer {
   // Queues bytes for the peer. False when the connection is closing or the
   // write failed (the connection is then being closed).
   bool send(std::string_view bytes);
+  // The same for several pieces in order: one writev for them all.
+  bool send(std::span<const std::string_view> pieces);
   size_t queued() const { return queued_bytes_; }
   bool over_high_watermark() const { return queued_bytes_ > kHighWatermark; }
 
