@@ -246,7 +246,7 @@ class PsqlCases {
   CaseResult many_connections() const {
     std::vector<std::string> errors = concurrently(40, [&](int i) {
       // Started in four waves: 40 psql start-ups at once on a busy machine can
-      // outlast the test cluster's 2 s authentication_timeout.
+      // outlast the test cluster's 5 s authentication_timeout.
       std::this_thread::sleep_for(milliseconds(250 * (i % 4)));
       auto argv = psql_argv(port_);
       for (int n = 0; n < 5; ++n)

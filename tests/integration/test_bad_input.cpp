@@ -152,10 +152,10 @@ TEST_P(BadInput, UnterminatedParameterList) {
 }
 
 TEST_P(BadInput, SilentClientIsDisconnected) {
-  // login_timeout_ms = 1000 through pgsluice; authentication_timeout = 2s direct.
+  // login_timeout_ms = 1000 through pgsluice; authentication_timeout = 5s direct.
   const auto start = Clock::now();
-  expect_refused("silent client", "", false, true, 6s);
-  EXPECT_LT(Clock::now() - start, 6s);
+  expect_refused("silent client", "", false, true, 9s);
+  EXPECT_LT(Clock::now() - start, 9s);
 }
 
 TEST_P(BadInput, SilentAfterSslRequestIsDisconnected) {
@@ -165,7 +165,7 @@ TEST_P(BadInput, SilentAfterSslRequestIsDisconnected) {
   auto n = s.read_exact(1, 5s);
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, "N");
-  auto out = s.read_until_close(6s);
+  auto out = s.read_until_close(9s);
   EXPECT_TRUE(out.closed) << "a client silent after SSLRequest must be dropped by the login timeout";
   expect_bystander_fine("silent after SSLRequest");
 }
