@@ -301,7 +301,9 @@ stop_target() {
 # start until its arrivals end (WARMUP + DURATION after its connections are
 # open; 60 s more at most if that is never seen) or SIGTERM; writes what it
 # saw of each alert (one entry per raise: kind, database, key, since_ms) as
-# JSON. Times are seconds after T0_MS (unix ms).
+# JSON, with the admission controller's course ("admission": [t, limit,
+# running, queued, throughput, latency_ms, min_latency_ms] per poll) and each
+# key's counters at the last poll ("keys"). Times are seconds after T0_MS (unix ms).
 cat > "$WORK_DIR/alert_poller.py" <<'EOF'
 import json, signal, sys, time, urllib.request
 url, t0_ms, errfile, nkeys, load_s, out = sys.argv[1:7]
@@ -312,7 +314,7 @@ def on_term(*_):
     stop = True
 signal.signal(signal.SIGTERM, on_term)
 res = {"t0_ms": int(t0_ms), "arrivals_s": None, "polls": 0, "errors": 0, "last_error": "",
-       "last_poll_s": None, "alerts": {}}
+       "last_poll_s": None, "alerts": {}, "admission": [], "keys": []}
 next_poll = time.time()
 while not stop:
     now = time.time()
@@ -331,6 +333,15 @@ while not stop:
         seen = time.time() - t0
         res["polls"] += 1
         res["last_poll_s"] = round(seen, 2)
+        for db in st["databases"]:
+            a = db["admission"]
+            # The controller's course, for reading a run afterwards.
+            res["admission"].append([round(seen, 2), a["limit"], a["running"], a["queued"],
+                                     round(a["throughput"], 1), round(a["latency_ms"], 2),
+                                     round(a["min_latency_ms"], 2)])
+            res["keys"] = [{"name": k["name"], "admitted": k["admitted"], "rejected": k["rejected"],
+                            "wait_p99_ms": k["wait_p99_ms"], "reject_wait_p99_ms": k["reject_wait_p99_ms"]}
+                           for k in db["keys"]]
         for a in st["alerts"]:
             k = f'{a["kind"]}/{a["database"]}/{a["key"]}/{a["since_ms"]}'
             e = res["alerts"].setdefault(k, {"kind": a["kind"], "database": a["database"], "key": a["key"],
