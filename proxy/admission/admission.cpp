@@ -8,10 +8,17 @@
 //    Until about ten such completions are seen there is no estimate, and
 //    neither shedding nor prediction happens (timeouts still bound waits).
 //  * A key's queue is "standing" when its CoDel state says so *and* the key
-//    is over its weighted share (its demand rate exceeds capacity x weight /
-//    weight of the keys with waiters). A key under its share is never
-//    treated as standing, so it is never shed, and never refused early
-//    unless its queue really could not start within queue_timeout_ms.
+//    is over its weighted share: its demand rate exceeds 1.5 x capacity x
+//    weight / weight of the keys with waiters (the margin absorbs the
+//    wander of a smoothed rate), or more than 4 of its transactions wait (a
+//    closed-loop client, an app server's pool, cannot send faster than it
+//    is served: its backlog, not its rate, shows the excess). A key under
+//    its share is never treated as standing, so it is never shed, and never
+//    refused early unless its queue really could not start within
+//    queue_timeout_ms.
+//  * While standing, waiters older than shed_wait_ms are shed, except the
+//    newest, which takes the key's next slot (so the database never idles
+//    for want of it).
 //  * At request() a newcomer that is predicted not to start within the
 //    allowed wait is refused (Predicted). The prediction is
 //    (queue length + 1) / service rate, where the service rate is the larger
@@ -39,6 +46,14 @@ namespace pgs::admission {
 namespace {
 
 constexpr double kStandingMargin = 0.5;
+// A key counts as over its share only when its demand exceeds the share by
+// this factor: a smoothed Poisson rate wanders by ~25% around its mean, and a
+// well-behaved key near its share must never be shed for a burst...
+constexpr double kOverShare = 1.5;
+// ...or when more than this many of its transactions wait. An app server
+// whose pool holds every connection in pgsluice's queue sends no more than
+// it is served, so its demand looks like its share; the backlog shows it.
+constexpr size_t kBacklogWaiters = 4;
 
 size_t idx(RejectReason r) { return static_cast<size_t>(r); }
 
@@ -115,7 +130,8 @@ struct AdmissionController::Impl {
     KeyState& ks = fq.key(k);
     ks.codel.check(now, interval_us(), ks.queue.empty());
     const double share = fair_share(k, now);
-    ks.standing = ks.codel.standing && share > 0 && ks.demand.rate(now) > share;
+    ks.standing = ks.codel.standing && share > 0 &&
+                  (ks.demand.rate(now) > share * kOverShare || ks.queue.size() > kBacklogWaiters);
   }
 
   void wait_sample(KeyId k, uint64_t wait_us, uint64_t now) {
@@ -181,7 +197,11 @@ struct AdmissionController::Impl {
         RejectReason r;
         if (now >= w.deadline_us) {
           r = paused ? RejectReason::Paused : RejectReason::Timeout;
-        } else if (!paused && ks.standing && now >= w.enqueued_us + shed_us()) {
+        } else if (!paused && ks.standing && ks.queue.size() > 1 && now >= w.enqueued_us + shed_us()) {
+          // The newest waiter stays: it takes the key's next slot (served
+          // newest-first), so the database never idles for want of it. The
+          // door keeps the queue that short; a wait that ends in service is
+          // better than a rejection after the same wait.
           r = RejectReason::Shed;
         } else {
           break;
@@ -335,7 +355,7 @@ uint64_t AdmissionController::next_deadline_us() const {
     const KeyState& ks = m.fq.key(k);
     const Waiter& w = ks.queue.front();
     best = std::min(best, w.deadline_us);
-    if (ks.standing) best = std::min(best, w.enqueued_us + m.shed_us());
+    if (ks.standing && ks.queue.size() > 1) best = std::min(best, w.enqueued_us + m.shed_us());
   }
   if (m.settings.mode == Mode::Adaptive && m.ctrl.ready()) best = std::min(best, m.ctrl.due_at());
   return best;
