@@ -14,6 +14,7 @@
 #   PGSLUICE_BIN      pgsluice binary (default $PGSLUICE_BUILD/proxy/pgsluice)
 #   PGSLUICE_NO_BUILD=1   use the existing binary, do not run cmake
 #   BENCH_KEEP_WORKDIR=1  keep the temporary directory (logs, configs) on exit
+#   PROXY_NICE        nice value of PgBouncer and pgsluice (default 0)
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
@@ -205,6 +206,12 @@ proc_cpu_seconds() {
   awk -v u="${12}" -v s="${13}" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f\n", (u + s) / hz }'
 }
 
+# CPU seconds the whole machine has been busy (all CPUs: user, nice, system,
+# irq, softirq, steal), from /proc/stat.
+machine_busy_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
+}
+
 proc_rss_kib() {  # resident set size in KiB
   awk '/^VmRSS:/ { print $2; found = 1 } END { if (!found) print "nan" }' "/proc/$1/status" 2>/dev/null
 }
@@ -310,7 +317,7 @@ EOF
   log "starting PgBouncer on 127.0.0.1:$PGB_PORT (pool_mode $pool_mode, pool size $pool_size)"
   # -u: PgBouncer refuses to run as root; it drops to postgres itself, so $!
   # is PgBouncer's own pid (needed for the CPU and memory figures).
-  (ulimit -n "$(ulimit -Hn)"; exec pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
   PGB_PID=$!
   wait_for_port "$PGB_PORT" "$PGB_PID" 30 "$PGB_LOG" || { cat "$dir/stdout.log" >&2; die "PgBouncer did not start"; }
 }
@@ -360,7 +367,7 @@ start_pgsluice() {
   PGS_LOG="$dir/pgsluice.log"
   write_pgsluice_config "$PGS_CONF" "$PGS_PORT" "$pool_size" "$pool_mode"
   log "starting pgsluice on 127.0.0.1:$PGS_PORT (pool_mode $pool_mode, pool_size $pool_size)"
-  (ulimit -n "$(ulimit -Hn)"; exec "$PGSLUICE_BIN" --config "$PGS_CONF") >>"$PGS_LOG" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" "$PGSLUICE_BIN" --config "$PGS_CONF") >>"$PGS_LOG" 2>&1 &
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
 }
@@ -455,7 +462,7 @@ EOF
   chown -R postgres:postgres "$dir"
   chmod 700 "$dir"
   log "starting PgBouncer ($name) on 127.0.0.1:$PGB_PORT: $(tr '\n' ' ' <<<"$extra")"
-  (ulimit -n "$(ulimit -Hn)"; exec pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
   PGB_PID=$!
   wait_for_port "$PGB_PORT" "$PGB_PID" 30 "$PGB_LOG" || { cat "$dir/stdout.log" >&2; die "PgBouncer did not start"; }
 }
@@ -478,7 +485,7 @@ start_pgsluice_file() {
   dir="$(dirname "$file")"
   PGS_LOG="$dir/pgsluice.log"
   log "starting pgsluice on 127.0.0.1:$PGS_PORT with $file"
-  (ulimit -n "$(ulimit -Hn)"; exec "$PGSLUICE_BIN" --config "$file") >>"$PGS_LOG" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" "$PGSLUICE_BIN" --config "$file") >>"$PGS_LOG" 2>&1 &
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
 }

@@ -24,6 +24,7 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -565,8 +566,14 @@ bool Generator::write_json(const std::string& path) const {
   std::fprintf(f, "  \"duration_s\": %s, \"warmup_s\": %s, \"timeout_ms\": %s, \"seed\": %llu,\n",
                num(measured_s_).c_str(), num(opt_.warmup_s).c_str(), num(opt_.timeout_ms).c_str(),
                static_cast<unsigned long long>(opt_.seed));
-  std::fprintf(f, "  \"interrupted\": %s, \"generator_lag_max_ms\": %s,\n  \"keys\": [\n",
-               interrupted_ ? "true" : "false", num(to_ms(lag_max_)).c_str());
+  // The generator's own CPU over its whole run (warm-up included): it shares
+  // the machine with the database and the proxy.
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  std::fprintf(f, "  \"interrupted\": %s, \"generator_lag_max_ms\": %s, \"cpu_s\": %s,\n  \"keys\": [\n",
+               interrupted_ ? "true" : "false", num(to_ms(lag_max_)).c_str(), num(cpu_s).c_str());
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     const Key& k = *keys_[i];
     const Stats& s = k.stats;

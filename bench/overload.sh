@@ -24,7 +24,7 @@
 #                    per user, no database cap
 #   pgbouncer-tuned  default_pool_size 2, max_db_connections 4, query_wait_timeout 1
 #   pgsluice         pool_size 20, [limits] per user (max_queue 64,
-#                    queue_timeout_ms 1000), adaptive admission 2..16; skipped
+#                    queue_timeout_ms 1000), adaptive admission 2..16, shed_wait_ms 4; skipped
 #                    with a message when `pgsluice --check` refuses that config
 #
 # Skew alerts: pgsluice also runs with admin_listen, [admin] users and
@@ -51,6 +51,10 @@
 #   --no-build         use the existing build (same as PGSLUICE_NO_BUILD=1)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+# Proxies are infrastructure every client waits on; at equal priority with 80
+# CPU-bound backends on 2 CPUs they would queue behind them. PgBouncer and
+# pgsluice get the same.
+export PROXY_NICE="${PROXY_NICE:--5}"
 
 COMMAND="bench/overload.sh${*:+ $*}"
 DURATION=40 WARMUP=5 TIMEOUT_MS=10000 QUERY_MS=6 SEED=42 QUICK=0 WRITE_RESULTS=1
@@ -239,6 +243,7 @@ queue_timeout_ms = 1000
 mode = "adaptive"
 min_limit = 2
 max_limit = 16
+shed_wait_ms = 4
 
 [admin]
 users = ["$BENCH_USER"]
@@ -381,12 +386,25 @@ run_scenario() {
   fi
   # nice -10: the load generator is the measuring instrument; at normal
   # priority it would get 1/80th of the CPU next to 80 busy backends and
-  # report its own lateness as latency. The proxies run at normal priority.
+  # report its own lateness as latency. The proxies run at nice -5
+  # (PROXY_NICE, set below): both PgBouncer and pgsluice, the same.
+  local pid="" cpu0="" busy0 t0
+  [[ $target == pgsluice ]] && pid=$PGS_PID
+  [[ $target == pgbouncer* ]] && pid=$PGB_PID
+  [[ -n $pid ]] && cpu0="$(proc_cpu_seconds "$pid")"
+  busy0="$(machine_busy_seconds)" t0="$(date +%s.%N)"
   timeout -k 5 $((DURATION + WARMUP + TIMEOUT_MS / 1000 + 120)) nice -n -10 "$LOADGEN" \
     --host 127.0.0.1 --port "$TARGET_PORT" --dbname "$BENCH_DB" --query "$QUERY" \
     --duration-s "$DURATION" --warmup-s "$WARMUP" --timeout-ms "$TIMEOUT_MS" --seed "$SEED" \
     --json-out "$out.json" "${keys[@]}" >"$out.txt" 2>"$out.err" || rc=$?
   cat "$out.txt" >&2
+  # Where the machine's CPU went during the run (the load generator's own
+  # figure is in its JSON): "wall busy proxy" in seconds.
+  awk -v t0="$t0" -v t1="$(date +%s.%N)" -v b0="$busy0" -v b1="$(machine_busy_seconds)" \
+      -v p0="${cpu0:-nan}" -v p1="$( [[ -n $pid ]] && proc_cpu_seconds "$pid" || echo nan)" \
+      'BEGIN { printf "%.2f %.2f %s\n", t1 - t0, b1 - b0, (p0 == "nan" || p1 == "nan") ? "nan" : sprintf("%.2f", p1 - p0) }' \
+      > "$out.cpu"
+  log "CPU during the run (wall s, machine busy CPU s, proxy CPU s): $(cat "$out.cpu")"
   if [[ -n $poller ]]; then
     stop_pid "$poller" 5
     if [[ -f "$out.alerts.json" ]]; then

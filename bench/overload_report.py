@@ -37,6 +37,10 @@ def load(runs):
             if os.path.exists(base + ".json"):
                 with open(base + ".json") as f:
                     data[(s, t)] = json.load(f)
+            if (s, t) in data and os.path.exists(base + ".cpu"):
+                with open(base + ".cpu") as f:
+                    wall, busy, proxy = (float(x) for x in f.read().split())
+                data[(s, t)]["_cpu"] = {"wall": wall, "busy": busy, "proxy": proxy}
             for ext in ("skipped", "failed"):
                 if os.path.exists(base + "." + ext):
                     with open(base + "." + ext) as f:
@@ -132,6 +136,31 @@ def headline(data, notes, capacity):
     return out
 
 
+def cpu_table(data):
+    """Where the machine's CPU went in each run: the database gets what the
+    proxy and the load generator leave."""
+    ncpu = os.cpu_count() or 1
+    rows = []
+    for s in SCENARIOS:
+        for t in TARGETS:
+            run = data.get((s, t))
+            if not run or "_cpu" not in run:
+                continue
+            c = run["_cpu"]
+            if c["wall"] <= 0:
+                continue
+            gen = run.get("cpu_s")
+            proxy = "—" if math.isnan(c["proxy"]) else f"{100 * c['proxy'] / c['wall']:.0f}%"
+            gen_txt = "—" if gen is None else f"{100 * gen / c['wall']:.0f}%"
+            rows.append(f"| {s} | {TARGET_NAMES[t]} | {100 * c['busy'] / (c['wall'] * ncpu):.0f}% | {proxy} | {gen_txt} |")
+    if not rows:
+        return []
+    return [f"**Where the CPU went** (over each load generator run, warm-up and drain included; busy = all {ncpu} CPUs, "
+            "from /proc/stat; proxy and load generator in % of one CPU). PostgreSQL gets the rest of the busy time; "
+            "idle time is capacity nobody used.", "",
+            "| scenario | target | machine busy | proxy | load generator |", "|---|---|---:|---:|---:|"] + rows
+
+
 def plot(data, notes, path, timeout_ms):
     try:
         import matplotlib
@@ -215,7 +244,10 @@ def main():
            "`max_db_connections`; PgBouncer tuned to the capacity (`default_pool_size = 2`, "
            "`max_db_connections = 4`, `query_wait_timeout = 1`); pgsluice transaction mode, `pool_size = 20`, "
            "`[limits] client_key = \"user\", max_queue = 64, queue_timeout_ms = 1000`, "
-           "`[admission] mode = \"adaptive\", min_limit = 2, max_limit = 16`. SCRAM-SHA-256 everywhere.",
+           "`[admission] mode = \"adaptive\", min_limit = 2, max_limit = 16, shed_wait_ms = 4`. SCRAM-SHA-256 "
+           "everywhere. Both proxies run at nice -5 (infrastructure the clients wait on; on a shared 2-CPU "
+           "machine at equal priority with the CPU-bound backends they queue behind them), the load "
+           "generator at nice -10, PostgreSQL at 0.",
            "- The load generator, the proxy and PostgreSQL share the same CPUs; goodput/capacity = successful "
            "queries/s over the calibrated capacity; p50/p99 are of successful requests; \"unloaded p99\" = the "
            "median p99 of app2..app4 in the baseline run on the same target (direct's if that target has none).",
@@ -230,6 +262,9 @@ def main():
         if any(k[0] == s for k in list(data) + list(notes)):
             out += scenario_table(data, notes, s, a.capacity)
             out.append("")
+    cpu = cpu_table(data)
+    if cpu:
+        out += cpu + [""]
     if a.plot and plot(data, notes, a.plot, float(a.timeout_ms)):
         out += [f"![p50/p99 latency and success per key and target]({a.plot_ref or a.plot})", ""]
     out.append(f"<!-- END {a.section_id} -->")
