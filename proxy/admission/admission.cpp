@@ -10,7 +10,7 @@
 //  * A key's queue is "standing" when its CoDel state says so *and* the key
 //    is over its weighted share: its demand rate exceeds 1.5 x capacity x
 //    weight / weight of the keys with waiters (the margin absorbs the
-//    wander of a smoothed rate), or more than 4 of its transactions wait (a
+//    wander of a smoothed rate), or more than 8 of its transactions wait (a
 //    closed-loop client, an app server's pool, cannot send faster than it
 //    is served: its backlog, not its rate, shows the excess). A key under
 //    its share is never treated as standing, so it is never shed, and never
@@ -53,7 +53,7 @@ constexpr double kOverShare = 1.5;
 // ...or when more than this many of its transactions wait. An app server
 // whose pool holds every connection in pgsluice's queue sends no more than
 // it is served, so its demand looks like its share; the backlog shows it.
-constexpr size_t kBacklogWaiters = 4;
+constexpr size_t kBacklogWaiters = 8;
 
 size_t idx(RejectReason r) { return static_cast<size_t>(r); }
 
