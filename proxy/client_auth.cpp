@@ -1,5 +1,6 @@
 #include "proxy/client_auth.h"
 
+#include "proxy/message_cursor.h"
 #include "proxy/worker.h"
 
 namespace pgs {
@@ -75,6 +76,22 @@ ClientAuth::Step ClientAuth::input(std::string_view body, std::string& out) {
     }
   }
   return Step::Failed;
+}
+
+ClientAuth::Step ClientAuth::feed(proto::Framer& framer, std::string_view in, size_t& used, std::string& out) {
+  used = 0;
+  char type = 0;
+  std::string_view body;
+  const char* err = "";
+  const uint32_t limit = framer.max_length();
+  framer.set_max_length(kMaxMessage);
+  Next r = next_message(framer, in, used, type, body, &err);
+  framer.set_max_length(limit);
+  if (r == Next::NeedMore) return Step::NeedMore;
+  if (r == Next::Invalid) return invalid("08P01", std::string("invalid authentication message: ") + err);
+  if (type != proto::fe::kPassword)
+    return invalid("08P01", std::string("expected a password response, got message type '") + type + "'");
+  return input(body, out);
 }
 
 }  // namespace pgs

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "protocol/auth.h"
+#include "protocol/framer.h"
 
 namespace pgs {
 
@@ -24,6 +25,7 @@ class ClientAuth {
     Done,      // authenticated; `out` holds any final server message (not AuthenticationOk)
     Failed,    // wrong password or unknown user: FATAL 28P01
     Invalid,   // the client broke the protocol: FATAL with sqlstate()/error()
+    NeedMore,  // feed(): no whole message yet
   };
 
   ClientAuth(const Worker& worker, std::string user);
@@ -33,6 +35,10 @@ class ClientAuth {
   Step begin(std::string& out);
   // One password-type message body ('p') from the client.
   Step input(std::string_view body, std::string& out);
+  // The client's next message, framed from `in` (at most kMaxMessage bytes;
+  // the framer's own limit is restored): `used` is how much of `in` it took.
+  static constexpr uint32_t kMaxMessage = 8192;
+  Step feed(proto::Framer& framer, std::string_view in, size_t& used, std::string& out);
 
   const char* sqlstate() const { return sqlstate_; }
   const std::string& error() const { return error_; }

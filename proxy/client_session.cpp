@@ -13,8 +13,6 @@ namespace fe = proto::fe;
 
 namespace {
 
-constexpr uint32_t kMaxAuthMessage = 8192;
-
 proto::ErrorFields make_error(const char* severity, const char* sqlstate, std::string message,
                               std::string hint = {}) {
   proto::ErrorFields e;
@@ -165,31 +163,18 @@ void ClientSession::begin_auth() {
 }
 
 size_t ClientSession::auth_input(std::string_view in) {
-  size_t pos = 0;
-  char type = 0;
-  std::string_view body;
-  const char* err = "";
-  framer_.set_max_length(kMaxAuthMessage);
-  Next r = next_message(framer_, in, pos, type, body, &err);
-  framer_.set_max_length(worker_.config().proxy.max_message_bytes);
-  if (r == Next::NeedMore) return 0;
-  if (r == Next::Invalid) {
-    fatal("08P01", std::string("invalid authentication message: ") + err);
-    return in.size();
-  }
-  if (type != fe::kPassword) {
-    fatal("08P01", std::string("expected a password response, got message type '") + type + "'");
-    return in.size();
-  }
+  size_t used = 0;
   std::string out;
-  switch (auth_->input(body, out)) {
+  switch (auth_->feed(framer_, in, used, out)) {
+    case ClientAuth::Step::NeedMore:
+      return 0;
     case ClientAuth::Step::Continue:
       send(out);
-      return pos;
+      return used;
     case ClientAuth::Step::Done:
       send(out);
       auth_succeeded();
-      return pos;
+      return used;
     case ClientAuth::Step::Failed:
       auth_failed();
       return in.size();

@@ -140,29 +140,18 @@ size_t AdminConnection::startup_input(std::string_view in) {
 }
 
 size_t AdminConnection::auth_input(std::string_view in) {
-  size_t pos = 0;
-  char type = 0;
-  std::string_view body;
-  const char* err = "";
-  Next r = next_message(framer_, in, pos, type, body, &err);
-  if (r == Next::NeedMore) return 0;
-  if (r == Next::Invalid) {
-    fatal("08P01", std::string("invalid authentication message: ") + err);
-    return in.size();
-  }
-  if (type != fe::kPassword) {
-    fatal("08P01", std::string("expected a password response, got message type '") + type + "'");
-    return in.size();
-  }
+  size_t used = 0;
   std::string out;
-  switch (auth_->input(body, out)) {
+  switch (auth_->feed(framer_, in, used, out)) {
+    case ClientAuth::Step::NeedMore:
+      return 0;
     case ClientAuth::Step::Continue:
       send(out);
-      return pos;
+      return used;
     case ClientAuth::Step::Done:
       send(out);
       logged_in_now();
-      return pos;
+      return used;
     case ClientAuth::Step::Failed:
       LOG_INFO("admin console: password authentication failed for user \"%s\"", user_.c_str());
       fatal("28P01", "password authentication failed for user \"" + user_ + "\"");
