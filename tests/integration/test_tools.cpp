@@ -97,7 +97,14 @@ TEST_P(Pgbench, TpcbLikeRunHasNoFailures) {
                           120s, kBenchEnv);
   ASSERT_EQ(init.exit_code, 0) << init.output;
   // The default script: BEGIN, updates, insert, COMMIT; read-write transactions.
-  auto r = run_command({tool("pgbench"), "-c", "4", "-j", "2", "-t", "50", "-M",
+  // One thread per client (-j 4): with -M prepared, pgbench prepares a
+  // client's statements with a blocking PQprepare on its first transaction.
+  // With two clients per thread, that wait can block the thread while its
+  // other client sits inside BEGIN..COMMIT on one of the 2 server
+  // connections. The Parse then waits for a server that only that stalled
+  // transaction can free: a deadlock of pgbench's own, seen under load with
+  // any pool smaller than the client count.
+  auto r = run_command({tool("pgbench"), "-c", "4", "-j", "4", "-t", "50", "-M",
                         GetParam().protocol, "-h", "127.0.0.1", "-p", std::to_string(target_port()),
                         "-U", "bench", "bench"},
                        120s, kBenchEnv);
