@@ -304,7 +304,8 @@ size_t ClientSession::relay_input(std::string_view in) {
       close();
       return in.size();
     }
-    if ((type == fe::kQuery || type == fe::kParse) && refuses_listen()) {
+    // With statement tracking, handle_statement_message looks at every Parse.
+    if ((type == fe::kQuery || (type == fe::kParse && !server_->tracking())) && refuses_listen()) {
       Handled h = refuse_listen(run, type, total);
       if (h == Handled::NeedMore) break;
       if (h == Handled::Yes) continue;

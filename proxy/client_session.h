@@ -118,6 +118,7 @@ class ClientSession final : public Peer {
   Handled handle_statement_message(ForwardRun& run, char type, size_t total);
   Handled deallocate_between_transactions(ForwardRun& run, size_t total);
   void ensure_prepared(const prepared::StatementRef& stmt, std::string& out);
+  void reply_in_place(ForwardRun& run, size_t total, std::string_view reply);
   // LISTEN in transaction mode (its notifications would reach whoever holds
   // the server connection next): the server is made to fail it instead.
   static constexpr size_t kMaxInspectedQuery = 64 * 1024;  // longer queries pass unseen

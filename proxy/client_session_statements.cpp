@@ -63,6 +63,10 @@ bool listens(std::string_view parse_content) {
   return sql::some_statement_starts_with(parse_content.substr(0, parse_content.find('\0')), "LISTEN");
 }
 
+// pgsluice's own answers to a Parse or Close that needs no server round trip.
+constexpr std::string_view kParseComplete("1\0\0\0\4", 5);
+constexpr std::string_view kCloseComplete("3\0\0\0\4", 5);
+
 std::string command_complete(std::string_view tag) {
   std::string out;
   proto::write_command_complete(out, tag);
@@ -70,6 +74,14 @@ std::string command_complete(std::string_view tag) {
 }
 
 }  // namespace
+
+// Drops the client's message and answers it here, in its place among the
+// server's replies.
+void ClientSession::reply_in_place(ForwardRun& run, size_t total, std::string_view reply) {
+  run.drop(server_, total);
+  server_->open_batch();
+  server_->add_own_reply(std::string(reply), false);
+}
 
 // Parse, Bind, Describe and Close of a named statement, and the simple
 // query's DEALLOCATE / DISCARD ALL: rewritten to the server's names, or
@@ -80,29 +92,37 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
     case fe::kParse: {
       if (run.available() < total) return Handled::NeedMore;
       std::string_view name, content;
-      if (!prepared::split_parse(run.rest().substr(proto::kHeaderSize, body_size), name, content) || name.empty())
+      if (!prepared::split_parse(run.rest().substr(proto::kHeaderSize, body_size), name, content))
         return Handled::No;
-      if (listens(content)) content = refused_listen_content();
+      const bool refused = listens(content);
+      if (refused) content = refused_listen_content();
+      if (name.empty()) {
+        // The unnamed statement is the client's own business, unless it is a LISTEN.
+        if (!refused) return Handled::No;
+        run.drop(server_, total);
+        run.insert(server_, [&](std::string& out) { prepared::write_parse(out, name, content); });
+        server_->note_client_message(fe::kParse);
+        return Handled::Yes;
+      }
       std::string key(name);
       prepared::StatementRef stmt = worker_.statement_registry().intern(content);
-      std::string out;
       auto it = statements_.find(key);
-      if (it != statements_.end()) {
-        // PostgreSQL refuses a second Parse of a name (42P05); the server
-        // says so for the statement the name already stands for.
-        ensure_prepared(it->second, out);
-        prepared::write_parse(out, it->second->server_name, content);
-        server_->note_client_message(fe::kParse);
-      } else if (server_->statements().contains(stmt->id)) {
+      if (it == statements_.end() && server_->statements().contains(stmt->id)) {
         server_->statements().touch(stmt->id);
         statements_.emplace(std::move(key), stmt);
-        run.drop(server_, total);
-        server_->open_batch();
-        std::string done;
-        proto::write_parse_complete(done);
-        server_->add_own_reply(std::move(done), false);
+        reply_in_place(run, total, kParseComplete);
         return Handled::Yes;
-      } else {
+      }
+      run.drop(server_, total);
+      run.insert(server_, [&](std::string& out) {
+        if (it != statements_.end()) {
+          // PostgreSQL refuses a second Parse of a name (42P05); the server
+          // says so for the statement the name already stands for.
+          ensure_prepared(it->second, out);
+          prepared::write_parse(out, it->second->server_name, content);
+          server_->note_client_message(fe::kParse);
+          return;
+        }
         if (auto evicted = server_->statements().add(stmt, worker_.config().server.max_prepared_statements)) {
           prepared::write_target(out, fe::kClose, 'S', (*evicted)->server_name);
           server_->note_own_message(fe::kClose, 0);
@@ -110,9 +130,7 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
         prepared::write_parse(out, stmt->server_name, content);
         server_->note_client_parse(stmt, key);
         statements_.emplace(std::move(key), stmt);
-      }
-      run.drop(server_, total);
-      run.insert(server_, out);
+      });
       return Handled::Yes;
     }
     case fe::kBind: {
@@ -128,11 +146,11 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
       if (statement.empty()) return Handled::No;
       auto it = statements_.find(std::string(statement));
       if (it == statements_.end()) return Handled::No;  // the server reports 26000 with the client's name
-      std::string out;
-      ensure_prepared(it->second, out);
-      prepared::write_bind_head(out, portal, it->second->server_name, body_size - names_end);
       run.drop(server_, proto::kHeaderSize + names_end);
-      run.insert(server_, out);
+      run.insert(server_, [&](std::string& out) {
+        ensure_prepared(it->second, out);
+        prepared::write_bind_head(out, portal, it->second->server_name, body_size - names_end);
+      });
       server_->note_client_message(fe::kBind);
       pass_remaining_ = run.take_up_to(body_size - names_end);
       return Handled::Yes;
@@ -149,20 +167,16 @@ ClientSession::Handled ClientSession::handle_statement_message(ForwardRun& run, 
         // Only the client's view: the statement stays prepared on the server
         // for whoever uses it next (closing what does not exist is no error).
         statements_.erase(std::string(name));
-        run.drop(server_, total);
-        server_->open_batch();
-        std::string done;
-        proto::write_close_complete(done);
-        server_->add_own_reply(std::move(done), false);
+        reply_in_place(run, total, kCloseComplete);
         return Handled::Yes;
       }
       auto it = statements_.find(std::string(name));
       if (it == statements_.end()) return Handled::No;
-      std::string out;
-      ensure_prepared(it->second, out);
-      prepared::write_target(out, fe::kDescribe, 'S', it->second->server_name);
       run.drop(server_, total);
-      run.insert(server_, out);
+      run.insert(server_, [&](std::string& out) {
+        ensure_prepared(it->second, out);
+        prepared::write_target(out, fe::kDescribe, 'S', it->second->server_name);
+      });
       server_->note_client_message(fe::kDescribe);
       return Handled::Yes;
     }
@@ -235,19 +249,20 @@ ClientSession::Handled ClientSession::refuse_listen(ForwardRun& run, char type, 
   if (total > kMaxInspectedQuery) return Handled::No;
   if (run.available() < total) return Handled::NeedMore;
   std::string_view body = run.rest().substr(proto::kHeaderSize, total - proto::kHeaderSize);
-  std::string out;
+  std::string_view name, content;
   if (type == fe::kQuery) {
     if (!sql::some_statement_starts_with(body, "LISTEN")) return Handled::No;
-    proto::write_query(out, kRefusedListen);
-  } else {
-    std::string_view name, content;
-    if (!prepared::split_parse(body, name, content)) return Handled::No;
-    if (!name.empty() && server_->tracking()) return Handled::No;  // handle_statement_message's case
-    if (!listens(content)) return Handled::No;
-    prepared::write_parse(out, name, refused_listen_content());
+  } else if (!prepared::split_parse(body, name, content) || !listens(content)) {
+    return Handled::No;
   }
   run.drop(server_, total);
-  run.insert(server_, out);
+  run.insert(server_, [&](std::string& out) {
+    if (type == fe::kQuery) {
+      proto::write_query(out, kRefusedListen);
+    } else {
+      prepared::write_parse(out, name, refused_listen_content());
+    }
+  });
   server_->note_client_message(type);
   return Handled::Yes;
 }

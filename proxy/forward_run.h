@@ -48,13 +48,15 @@ class ForwardRun {
     close_segment(to);
     pos_ += n;
   }
-  // Relays bytes of pgsluice's own at this point of the run.
-  void insert(Peer* to, std::string_view bytes) {
+  // Relays bytes of pgsluice's own at this point of the run: `write(out)`
+  // appends them to `out`, the run's own buffer (no copy on the way).
+  template <class Write>
+  void insert(Peer* to, Write&& write) {
     close_segment(to);
-    if (bytes.empty()) return;
     if (pieces_ == kMaxPieces) flush(to);
-    pieces_at_[pieces_++] = Piece{true, own_.size(), bytes.size()};
-    own_.append(bytes);
+    const size_t at = own_.size();
+    write(own_);
+    if (own_.size() > at) pieces_at_[pieces_++] = Piece{true, at, own_.size() - at};
   }
   // Ends the run: sends it to `to` (nullptr: nowhere to send, dropped).
   void flush(Peer* to) {

@@ -5,6 +5,7 @@
 
 #include "protocol/byte_reader.h"
 #include "protocol/message_writer.h"
+#include "proxy/ascii.h"
 
 namespace pgs::prepared {
 
@@ -168,12 +169,6 @@ bool next_token(std::string_view& s, std::string& token, bool& quoted) {
   return !token.empty();
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Nothing but whitespace and semicolons left.
 bool at_end(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
@@ -186,18 +181,18 @@ SqlCommand classify_query(std::string_view sql, std::string& name) {
   std::string token;
   bool quoted = false;
   if (!next_token(sql, token, quoted) || quoted) return SqlCommand::Other;
-  if (iequal(token, "DISCARD")) {
-    if (next_token(sql, token, quoted) && !quoted && iequal(token, "ALL") && at_end(sql))
+  if (ascii_iequal(token, "DISCARD")) {
+    if (next_token(sql, token, quoted) && !quoted && ascii_iequal(token, "ALL") && at_end(sql))
       return SqlCommand::DiscardAll;
     return SqlCommand::Other;
   }
-  if (!iequal(token, "DEALLOCATE")) return SqlCommand::Other;
+  if (!ascii_iequal(token, "DEALLOCATE")) return SqlCommand::Other;
   if (!next_token(sql, token, quoted)) return SqlCommand::Other;
-  if (!quoted && iequal(token, "PREPARE") && !(sql.empty() || at_end(sql))) {
+  if (!quoted && ascii_iequal(token, "PREPARE") && !(sql.empty() || at_end(sql))) {
     if (!next_token(sql, token, quoted)) return SqlCommand::Other;
   }
   if (!at_end(sql)) return SqlCommand::Other;
-  if (!quoted && iequal(token, "ALL")) return SqlCommand::DeallocateAll;
+  if (!quoted && ascii_iequal(token, "ALL")) return SqlCommand::DeallocateAll;
   if (!quoted) {
     // Unquoted identifiers fold to lower case, as PostgreSQL does.
     std::transform(token.begin(), token.end(), token.begin(),

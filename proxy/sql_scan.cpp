@@ -2,22 +2,13 @@
 
 #include <cstring>
 
+#include "proxy/ascii.h"
+
 namespace pgs::sql {
 namespace {
 
 bool ident_start(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80; }
 bool ident_char(unsigned char c) { return ident_start(c) || (c >= '0' && c <= '9') || c == '$'; }
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    unsigned char x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x | 0x20);
-    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y | 0x20);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Each skip_* starts at the opening character and returns the position just
 // past the construct (s.size() when it is not closed: the rest is inside it).
@@ -102,7 +93,7 @@ bool some_statement_starts_with(std::string_view s, std::string_view keyword) {
       std::string_view word = s.substr(start, i - start);
       if (i < s.size() && s[i] == '\'' && (word == "E" || word == "e")) {
         i = skip_quoted(s, i, true);
-      } else if (at_head && iequal(word, keyword)) {
+      } else if (at_head && ascii_iequal(word, keyword)) {
         return true;
       }
       if (at_head) {

@@ -5,15 +5,10 @@
 #include <charconv>
 
 #include "protocol/auth.h"
+#include "proxy/ascii.h"
 
 namespace pgs::admin {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -99,17 +94,17 @@ HttpParse parse_http_request(std::string_view in, HttpRequest& out, size_t& cons
     }
     std::string_view name = trim(h.substr(0, colon));
     std::string_view value = trim(h.substr(colon + 1));
-    if (iequals(name, "Authorization")) {
+    if (ascii_iequal(name, "Authorization")) {
       out.authorization = std::string(value);
-    } else if (iequals(name, "Connection")) {
-      if (iequals(value, "close")) out.keep_alive = false;
-      if (iequals(value, "keep-alive")) out.keep_alive = true;
-    } else if (iequals(name, "Content-Length")) {
+    } else if (ascii_iequal(name, "Connection")) {
+      if (ascii_iequal(value, "close")) out.keep_alive = false;
+      if (ascii_iequal(value, "keep-alive")) out.keep_alive = true;
+    } else if (ascii_iequal(name, "Content-Length")) {
       if (value != "0") {
         error = "request bodies are not accepted";
         return HttpParse::Bad;
       }
-    } else if (iequals(name, "Transfer-Encoding")) {
+    } else if (ascii_iequal(name, "Transfer-Encoding")) {
       error = "request bodies are not accepted";
       return HttpParse::Bad;
     }
@@ -133,7 +128,7 @@ std::string http_response(int status, std::string_view content_type, std::string
 }
 
 bool basic_auth_matches(std::string_view authorization, std::string_view user, std::string_view password) {
-  if (authorization.size() < 6 || !iequals(authorization.substr(0, 6), "Basic ")) return false;
+  if (authorization.size() < 6 || !ascii_iequal(authorization.substr(0, 6), "Basic ")) return false;
   std::string raw;
   if (!proto::base64_decode(trim(authorization.substr(6)), raw)) return false;
   std::string want = std::string(user) + ":" + std::string(password);
