@@ -178,6 +178,10 @@ bool at_end(std::string_view s) {
 }  // namespace
 
 SqlCommand classify_query(std::string_view sql, std::string& name) {
+  // Every query passes here: only DISCARD and DEALLOCATE need the tokenizer.
+  size_t head = 0;
+  while (head < sql.size() && std::isspace(static_cast<unsigned char>(sql[head]))) head++;
+  if (head == sql.size() || ascii_lower(sql[head]) != 'd') return SqlCommand::Other;
   std::string token;
   bool quoted = false;
   if (!next_token(sql, token, quoted) || quoted) return SqlCommand::Other;

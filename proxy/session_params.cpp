@@ -1,27 +1,18 @@
 #include "proxy/session_params.h"
 
-#include <cctype>
+#include "proxy/ascii.h"
 
 namespace pgs {
 
-bool names_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 const std::string* ParamList::get(std::string_view name) const {
   for (const auto& e : entries_)
-    if (names_equal(e.first, name)) return &e.second;
+    if (ascii_iequal(e.first, name)) return &e.second;
   return nullptr;
 }
 
 void ParamList::set(std::string_view name, std::string_view value) {
   for (auto& e : entries_)
-    if (names_equal(e.first, name)) {
+    if (ascii_iequal(e.first, name)) {
       e.second.assign(value);
       return;
     }
@@ -30,7 +21,7 @@ void ParamList::set(std::string_view name, std::string_view value) {
 
 bool ParamList::erase(std::string_view name) {
   for (auto it = entries_.begin(); it != entries_.end(); ++it)
-    if (names_equal(it->first, name)) {
+    if (ascii_iequal(it->first, name)) {
       entries_.erase(it);
       return true;
     }
@@ -129,6 +120,9 @@ std::string quote_literal(std::string_view value) {
 }
 
 std::string build_sync_query(const ParamList& applied, const ParamList& wanted) {
+  // The common case, a connection last used by a client with the same
+  // settings, is decided without folding case or building strings.
+  if (applied.entries() == wanted.entries()) return {};
   // set_config() takes the value as the startup packet does: for list
   // settings such as search_path, SET ... TO 'a,b' would make one quoted name.
   std::string sets;

@@ -27,8 +27,6 @@ class ParamList {
   std::vector<Entry> entries_;
 };
 
-bool names_equal(std::string_view a, std::string_view b);
-
 // Splits a startup "options" value as PostgreSQL does (whitespace separates,
 // backslash escapes the next character) and keeps "-c name=value",
 // "-cname=value" and "--name=value" (dashes in names become underscores).

@@ -74,6 +74,9 @@ size_t skip_dollar_quoted(std::string_view s, size_t i) {
 }  // namespace
 
 bool some_statement_starts_with(std::string_view s, std::string_view keyword) {
+  // Runs on every query in transaction mode: a plain search rules out almost
+  // all of them before the lexer has to look.
+  if (!ascii_icontains(s, keyword)) return false;
   bool at_head = true;  // the next word begins a statement
   size_t i = 0;
   while (i < s.size()) {

@@ -73,6 +73,17 @@ TEST(SyncQuery, NothingWhenEqual) {
   EXPECT_EQ(build_sync_query(applied, wanted), "");
 }
 
+TEST(SyncQuery, NothingWhenIdentical) {  // the fast path: same names, order and values
+  ParamList applied, wanted;
+  for (ParamList* p : {&applied, &wanted}) {
+    p->set("TimeZone", "UTC");
+    p->set("application_name", "app");
+  }
+  EXPECT_EQ(build_sync_query(applied, wanted), "");
+  wanted.set("application_name", "other");
+  EXPECT_EQ(build_sync_query(applied, wanted), "SELECT pg_catalog.set_config('application_name', 'other', false);");
+}
+
 TEST(SyncQuery, SetsDifferencesAndResetsLeftovers) {
   ParamList applied, wanted;
   applied.set("TimeZone", "UTC");
