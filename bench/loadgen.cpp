@@ -19,20 +19,25 @@
 // reconnect). Only requests whose intended arrival falls after the warm-up are
 // counted.
 //
-// One thread, libpq's non-blocking API, ppoll(). Exit status 0 when the run
+// One thread, libpq's non-blocking API, epoll (level-triggered, waits with
+// nanosecond timeouts through epoll_pwait2). Exit status 0 when the run
 // completed, 1 when it could not (no key connected at all), 2 for bad usage.
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -41,6 +46,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "proxy/sched_slice.h"
 
 namespace {
 
@@ -63,10 +70,12 @@ struct Options {
   std::uint64_t seed = 1;
   std::size_t max_pending = 10000;
   int connect_attempts = 5;  // per connection at start
+  std::uint32_t sched_slice_us = 0;  // 0: the kernel's default slice
 };
 
 struct Request {
   Nanos intended = 0;
+  Nanos sent = 0;          // when it was written to a connection (0: not yet)
   bool measured = false;   // arrived after the warm-up
   bool timed_out = false;  // already counted as "timeout"; ignore its result
 };
@@ -75,14 +84,22 @@ struct Stats {
   std::uint64_t sent = 0;
   std::map<std::string, std::uint64_t> outcomes;
   std::vector<double> ok_ms, reject_ms, error_ms;  // success, 53300, any SQLSTATE error
+  // 53300 from the moment the request was written to its connection: the
+  // proxy's answer time without the generator's own queueing and lateness.
+  std::vector<double> reject_sent_ms;
   std::uint64_t reconnects = 0, connect_failures = 0;
   std::vector<double> connect_ms;
 };
 
 enum class ConnState { Down, Connecting, Idle, Busy };
 
+struct Key;
+
 struct Connection {
+  Key* key = nullptr;
   PGconn* pg = nullptr;
+  int watched_fd = -1;       // the socket as registered with epoll
+  std::uint32_t watched_events = 0;
   ConnState state = ConnState::Down;
   PostgresPollingStatusType want = PGRES_POLLING_WRITING;
   Nanos connect_started = 0;
@@ -118,7 +135,7 @@ void usage() {
   std::fprintf(stderr,
                "usage: loadgen [--host H] [--port P] [--dbname D] [--query SQL]\n"
                "               [--duration-s S] [--warmup-s S] [--timeout-ms MS] [--seed N]\n"
-               "               [--max-pending N] [--json-out FILE]\n"
+               "               [--max-pending N] [--json-out FILE] [--sched-slice-us US]\n"
                "               NAME:USER:PASSWORD:APPLICATION_NAME:RATE_PER_S:POOL_SIZE ...\n");
 }
 
@@ -172,6 +189,7 @@ bool parse_args(int argc, char** argv, Options& o, std::vector<std::unique_ptr<K
     else if (a == "--timeout-ms") o.timeout_ms = std::atof(v.c_str());
     else if (a == "--seed") o.seed = std::strtoull(v.c_str(), nullptr, 10);
     else if (a == "--max-pending") o.max_pending = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--sched-slice-us") o.sched_slice_us = static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return false;
@@ -196,8 +214,13 @@ class Generator {
  public:
   Generator(const Options& o, std::vector<std::unique_ptr<Key>>& keys) : opt_(o), keys_(keys) {
     timeout_ = static_cast<Nanos>(o.timeout_ms * 1e6);
+    if (epfd_ < 0) {
+      std::fprintf(stderr, "loadgen: epoll_create1: %s\n", std::strerror(errno));
+      std::exit(1);
+    }
     for (std::size_t i = 0; i < keys_.size(); ++i) {
-      keys_[i]->pool.resize(static_cast<std::size_t>(keys_[i]->pool_size));
+      keys_[i]->pool.resize(static_cast<std::size_t>(keys_[i]->pool_size));  // never resized again
+      for (auto& c : keys_[i]->pool) c.key = keys_[i].get();
       keys_[i]->rng.seed(o.seed * 1000003 + i);
     }
   }
@@ -205,8 +228,8 @@ class Generator {
   Generator& operator=(const Generator&) = delete;
   ~Generator() {
     for (auto& k : keys_)
-      for (auto& c : k->pool)
-        if (c.pg != nullptr) PQfinish(c.pg);
+      for (auto& c : k->pool) close_pg(c);
+    if (epfd_ >= 0) close(epfd_);
   }
 
   // Opens every pool; a connection that fails is retried up to
@@ -286,8 +309,7 @@ class Generator {
     if (c.pg != nullptr) {
       if (k.stats.connect_failures < 5 || run_start_ == 0)
         std::fprintf(stderr, "loadgen: key %s: connect failed: %s", k.name.c_str(), PQerrorMessage(c.pg));
-      PQfinish(c.pg);
-      c.pg = nullptr;
+      close_pg(c);
     }
     ++k.stats.connect_failures;
     ++c.failures_in_row;
@@ -297,9 +319,46 @@ class Generator {
   }
 
   // The connection is gone: close it and reconnect at once, like an app's pool.
-  void drop(Connection& c) {
+  // The socket leaves epoll while it is still open: once closed, its number
+  // may come back for another connection.
+  void close_pg(Connection& c) {
+    if (c.watched_fd >= 0) epoll_ctl(epfd_, EPOLL_CTL_DEL, c.watched_fd, nullptr);
+    c.watched_fd = -1;
+    c.watched_events = 0;
     if (c.pg != nullptr) PQfinish(c.pg);
     c.pg = nullptr;
+  }
+
+  // Registers what the connection waits for now; a system call only when
+  // that changed (Busy and Idle both wait for input: most requests cost none).
+  void watch(Connection& c) {
+    std::uint32_t ev = 0;
+    if (c.state == ConnState::Connecting) ev = c.want == PGRES_POLLING_READING ? EPOLLIN : EPOLLOUT;
+    else if (c.state == ConnState::Busy) ev = EPOLLIN | (c.flushing ? EPOLLOUT : 0u);
+    else if (c.state == ConnState::Idle) ev = EPOLLIN;
+    const int fd = (ev != 0 && c.pg != nullptr) ? PQsocket(c.pg) : -1;
+    if (fd == c.watched_fd && ev == c.watched_events) return;
+    if (c.watched_fd >= 0 && fd != c.watched_fd) {
+      // libpq replaced the socket while connecting (closing the old one took
+      // it out of epoll already, so an error here is expected).
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, c.watched_fd, nullptr);
+      c.watched_fd = -1;
+    }
+    if (fd >= 0) {
+      epoll_event e{};
+      e.events = ev;
+      e.data.ptr = &c;
+      if (epoll_ctl(epfd_, fd == c.watched_fd ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &e) != 0) {
+        std::fprintf(stderr, "loadgen: epoll_ctl: %s\n", std::strerror(errno));
+        std::exit(1);
+      }
+    }
+    c.watched_fd = fd;
+    c.watched_events = fd >= 0 ? ev : 0;
+  }
+
+  void drop(Connection& c) {
+    close_pg(c);
     c.state = ConnState::Down;
     c.failures_in_row = 0;
     c.retry_at = now_ns();
@@ -315,12 +374,16 @@ class Generator {
     if (outcome == "00000") k.stats.ok_ms.push_back(ms);
     else if (outcome != "timeout" && outcome != "conn" && outcome != "client_overflow") {
       k.stats.error_ms.push_back(ms);
-      if (outcome == "53300") k.stats.reject_ms.push_back(ms);
+      if (outcome == "53300") {
+        k.stats.reject_ms.push_back(ms);
+        if (r.sent != 0) k.stats.reject_sent_ms.push_back(to_ms(at - r.sent));
+      }
     }
   }
 
   void dispatch(Key& k, Connection& c, const Request& r) {
     c.req = r;
+    c.req.sent = now_ns();
     c.got_result = false;
     c.state = ConnState::Busy;
     if (PQsendQuery(c.pg, opt_.query.c_str()) == 0) {
@@ -453,30 +516,23 @@ class Generator {
       if (arrivals) wake = std::min(wake, k->next_arrival);
       if (!k->fifo.empty()) wake = std::min(wake, k->fifo.front().intended + timeout_);
     }
-    fds_.clear();
-    owners_.clear();
-    for (auto& k : keys_) {
-      for (auto& c : k->pool) {
-        short ev = 0;
-        if (c.state == ConnState::Connecting) ev = c.want == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-        else if (c.state == ConnState::Busy) ev = static_cast<short>(POLLIN | (c.flushing ? POLLOUT : 0));
-        else if (c.state == ConnState::Idle) ev = POLLIN;
-        if (ev == 0) continue;
-        fds_.push_back(pollfd{PQsocket(c.pg), ev, 0});
-        owners_.emplace_back(k.get(), &c);
-      }
-    }
+    for (auto& k : keys_)
+      for (auto& c : k->pool) watch(c);
     const Nanos wait = std::max<Nanos>(0, wake - now);
     timespec ts{static_cast<time_t>(wait / kSec), static_cast<long>(wait % kSec)};
-    const int n = ppoll(fds_.data(), fds_.size(), &ts, nullptr);
-    if (n > 0) {
-      for (std::size_t i = 0; i < fds_.size(); ++i) {
-        if (fds_[i].revents == 0) continue;
-        auto [k, c] = owners_[i];
-        if (c->state == ConnState::Connecting) on_connect_ready(*k, *c);
-        else if (c->state == ConnState::Busy) on_busy_ready(*k, *c, fds_[i].revents);
-        else if (c->state == ConnState::Idle) on_idle_ready(*c);
-      }
+    const int n = epoll_pwait2(epfd_, events_, kMaxEvents, &ts, nullptr);
+    if (n < 0 && errno != EINTR) {
+      std::fprintf(stderr, "loadgen: epoll_pwait2: %s\n", std::strerror(errno));
+      std::exit(1);
+    }
+    for (int i = 0; i < n; ++i) {
+      Connection* c = static_cast<Connection*>(events_[i].data.ptr);
+      // An earlier event of this batch may have closed or reopened it.
+      if (c->watched_fd < 0) continue;
+      const auto revents = static_cast<short>(events_[i].events);  // EPOLLIN/OUT equal POLLIN/OUT
+      if (c->state == ConnState::Connecting) on_connect_ready(*c->key, *c);
+      else if (c->state == ConnState::Busy) on_busy_ready(*c->key, *c, revents);
+      else if (c->state == ConnState::Idle) on_idle_ready(*c);
     }
     now = now_ns();
     for (auto& k : keys_) {
@@ -493,8 +549,9 @@ class Generator {
   Nanos lag_max_ = 0;
   double measured_s_ = 0;
   bool interrupted_ = false;
-  std::vector<pollfd> fds_;
-  std::vector<std::pair<Key*, Connection*>> owners_;
+  static constexpr int kMaxEvents = 256;
+  int epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event events_[kMaxEvents];
 };
 
 // Nearest-rank percentile of an ascending vector; NaN when empty.
@@ -578,6 +635,7 @@ bool Generator::write_json(const std::string& path) const {
     const Key& k = *keys_[i];
     const Stats& s = k.stats;
     auto ok = sorted_copy(s.ok_ms), rej = sorted_copy(s.reject_ms), err = sorted_copy(s.error_ms);
+    auto rej_sent = sorted_copy(s.reject_sent_ms);
     auto con = sorted_copy(s.connect_ms);
     ok_total += ok.size();
     sent_total += s.sent;
@@ -595,13 +653,15 @@ bool Generator::write_json(const std::string& path) const {
                  outs.c_str());
     std::fprintf(f,
                  "     \"latency_ms\": {\"p50\": %s, \"p90\": %s, \"p99\": %s, \"p999\": %s, \"max\": %s},\n"
-                 "     \"rejection_latency_ms\": {\"count\": %zu, \"p50\": %s, \"p99\": %s},\n"
+                 "     \"rejection_latency_ms\": {\"count\": %zu, \"p50\": %s, \"p99\": %s, "
+                 "\"p50_from_send\": %s, \"p99_from_send\": %s},\n"
                  "     \"error_latency_ms\": {\"count\": %zu, \"p50\": %s, \"p99\": %s},\n"
                  "     \"reconnects\": %llu, \"connect_failures\": %llu, "
                  "\"connect_ms\": {\"count\": %zu, \"p50\": %s, \"max\": %s}}%s\n",
                  num(pct(ok, 50)).c_str(), num(pct(ok, 90)).c_str(), num(pct(ok, 99)).c_str(),
                  num(pct(ok, 99.9)).c_str(), num(ok.empty() ? std::nan("") : ok.back()).c_str(), rej.size(),
-                 num(pct(rej, 50)).c_str(), num(pct(rej, 99)).c_str(), err.size(), num(pct(err, 50)).c_str(),
+                 num(pct(rej, 50)).c_str(), num(pct(rej, 99)).c_str(), num(pct(rej_sent, 50)).c_str(),
+                 num(pct(rej_sent, 99)).c_str(), err.size(), num(pct(err, 50)).c_str(),
                  num(pct(err, 99)).c_str(), static_cast<unsigned long long>(s.reconnects),
                  static_cast<unsigned long long>(s.connect_failures), con.size(), num(pct(con, 50)).c_str(),
                  num(con.empty() ? std::nan("") : con.back()).c_str(), i + 1 < keys_.size() ? "," : "");
@@ -624,6 +684,12 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
+  // The generator stands in for app servers on machines of their own: a short
+  // slice keeps its wake-ups from waiting behind the database's backends.
+  if (opt.sched_slice_us != 0) {
+    if (int e = pgs::request_sched_slice(opt.sched_slice_us); e != 0)
+      std::fprintf(stderr, "loadgen: sched_setattr(slice %u us): %s\n", opt.sched_slice_us, std::strerror(e));
+  }
   g_start = Clock::now();
   Generator gen(opt, keys);
   if (!gen.connect_all()) {
