@@ -83,7 +83,7 @@ namespace {
 constexpr std::string_view kTopLevelTables[] = {"proxy", "server", "databases", "auth", "users", "limits", "admission", "admin", "alerts"};
 constexpr std::string_view kProxyKeys[] = {"listen",           "admin_listen",      "max_client_connections",
                                            "max_message_bytes", "login_timeout_ms", "shutdown_timeout_ms",
-                                           "log_level",        "log_format"};
+                                           "log_level",        "log_format",        "sched_slice_us"};
 constexpr std::string_view kServerKeys[] = {"host",           "port",           "connect_timeout_ms",
                                             "idle_timeout_ms", "max_lifetime_ms", "reset_query",
                                             "max_prepared_statements"};
@@ -93,6 +93,7 @@ constexpr std::string_view kAuthKeys[] = {"method"};
 constexpr Range kMaxClientConnections{1, 1000000};
 constexpr Range kMaxMessageBytes{1024, 1073741824};
 constexpr Range kLoginTimeoutMs{100, 3600000};
+constexpr Range kSchedSliceUs{0, 100000};
 constexpr Range kShutdownTimeoutMs{0, 86400000};
 constexpr Range kPort{1, 65535};
 constexpr Range kConnectTimeoutMs{100, 600000};
@@ -238,6 +239,8 @@ void Loader::read_proxy(const toml::table& t, ProxySettings& p) {
       read_integer(node, k, kLoginTimeoutMs, p.login_timeout_ms);
     } else if (k.key == "shutdown_timeout_ms") {
       read_integer(node, k, kShutdownTimeoutMs, p.shutdown_timeout_ms);
+    } else if (k.key == "sched_slice_us") {
+      read_integer(node, k, kSchedSliceUs, p.sched_slice_us);
     } else if (k.key == "log_level") {
       read_enum(node, k, kLogLevels, p.log_level);
     } else if (k.key == "log_format") {

@@ -99,6 +99,7 @@ std::vector<Setting> settings_of(const Config& c) {
   add("proxy", "max_message_bytes", number(p.max_message_bytes), number(dp.max_message_bytes), true);
   add("proxy", "login_timeout_ms", number(p.login_timeout_ms), number(dp.login_timeout_ms), true);
   add("proxy", "shutdown_timeout_ms", number(p.shutdown_timeout_ms), number(dp.shutdown_timeout_ms), true);
+  add("proxy", "sched_slice_us", number(p.sched_slice_us), number(dp.sched_slice_us), true);
   add("proxy", "log_level", toml_string(to_string(p.log_level)), toml_string(to_string(dp.log_level)), true);
   add("proxy", "log_format", toml_string(to_string(p.log_format)), toml_string(to_string(dp.log_format)), true);
 

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "proxy/check.h"
 #include "proxy/log.h"
+#include "proxy/sched_slice.h"
 #include "proxy/version.h"
 #include "proxy/worker.h"
 
@@ -61,6 +62,19 @@ void raise_fd_limit() {
   }
 }
 
+// [proxy] sched_slice_us (see proxy/sched_slice.h); at start and on reload.
+void apply_sched_slice(uint32_t slice_us) {
+  static uint32_t applied = 0;
+  if (slice_us == applied) return;
+  if (int e = pgs::request_sched_slice(slice_us); e != 0) {
+    LOG_WARN("sched_slice_us = %u: sched_setattr failed (%s); the kernel's default slice stays",
+             static_cast<unsigned>(slice_us), std::strerror(e));
+    return;
+  }
+  applied = slice_us;
+  LOG_INFO("scheduler slice: %s", slice_us == 0 ? "the kernel's default" : (std::to_string(slice_us) + " us").c_str());
+}
+
 struct Program {
   std::string config_path;
   uv_loop_t* loop = nullptr;
@@ -73,6 +87,7 @@ void on_signal(uv_signal_t* h, int signum) {
   if (signum == SIGHUP) {
     std::string message;
     p->worker->reload(message);  // logs either way
+    apply_sched_slice(p->worker->config().proxy.sched_slice_us);
   } else if (signum == SIGTERM) {
     p->worker->begin_drain();
   } else if (signum == SIGINT) {
@@ -92,6 +107,7 @@ int run(const std::string& path) {
   pgs::set_log_format(cfg->proxy.log_format);
   signal(SIGPIPE, SIG_IGN);
   raise_fd_limit();
+  apply_sched_slice(cfg->proxy.sched_slice_us);
 
   Program p;
   p.config_path = path;

@@ -237,6 +237,7 @@ std::vector<IntegerKey> integer_keys() {
       {"proxy", "max_message_bytes", 1024, 1073741824, [](const Config& c) { return c.proxy.max_message_bytes; }},
       {"proxy", "login_timeout_ms", 100, 3600000, [](const Config& c) { return c.proxy.login_timeout_ms; }},
       {"proxy", "shutdown_timeout_ms", 0, 86400000, [](const Config& c) { return c.proxy.shutdown_timeout_ms; }},
+      {"proxy", "sched_slice_us", 0, 100000, [](const Config& c) { return c.proxy.sched_slice_us; }},
       {"server", "port", 1, 65535, [](const Config& c) { return c.server.port; }},
       {"server", "connect_timeout_ms", 100, 600000, [](const Config& c) { return c.server.connect_timeout_ms; }},
       {"server", "idle_timeout_ms", 1000, 86400000, [](const Config& c) { return c.server.idle_timeout_ms; }},
@@ -553,6 +554,7 @@ TEST(ConfigFile, ExampleLoadsCleanAndDocumentsTheDefaults) {
   EXPECT_EQ(c.proxy.max_message_bytes, p.max_message_bytes);
   EXPECT_EQ(c.proxy.login_timeout_ms, p.login_timeout_ms);
   EXPECT_EQ(c.proxy.shutdown_timeout_ms, p.shutdown_timeout_ms);
+  EXPECT_EQ(c.proxy.sched_slice_us, p.sched_slice_us);
   EXPECT_EQ(c.proxy.log_level, p.log_level);
   EXPECT_EQ(c.proxy.log_format, p.log_format);
   EXPECT_EQ(c.server.host, s.host);

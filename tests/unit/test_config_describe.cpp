@@ -193,7 +193,7 @@ TEST(ConfigDescribe, EverySettingInExampleOrder) {
   for (const auto& e : describe(*r.config)) keys.push_back(e.key);
   std::vector<std::string> expected = {
       "proxy.listen", "proxy.admin_listen", "proxy.max_client_connections", "proxy.max_message_bytes",
-      "proxy.login_timeout_ms", "proxy.shutdown_timeout_ms", "proxy.log_level", "proxy.log_format",
+      "proxy.login_timeout_ms", "proxy.shutdown_timeout_ms", "proxy.sched_slice_us", "proxy.log_level", "proxy.log_format",
       "server.host", "server.port", "server.connect_timeout_ms", "server.idle_timeout_ms",
       "server.max_lifetime_ms", "server.reset_query", "server.max_prepared_statements", "databases.bench.dbname", "databases.bench.host",
       "databases.bench.port", "databases.bench.pool_mode", "databases.bench.pool_size", "auth.method",
