@@ -46,18 +46,32 @@
 #   --scenarios LIST   comma list of baseline,skewed,even
 #   --query-ms MS      target latency of the calibrated query (default 6)
 #   --seed N           arrival seed (default 42; the same for every target)
+#   --repeat N         rounds of every scenario and target (default 1, at most 5);
+#                      the tables show each one's median-goodput round, and a
+#                      table lists every round
 #   --results FILE     Markdown file to update (default bench/RESULTS.md)
 #   --no-results       print the tables only; touch neither RESULTS.md nor the PNG
 #   --no-build         use the existing build (same as PGSLUICE_NO_BUILD=1)
+#
+# Environment: LOADGEN_SLICE_US and PGSLUICE_SLICE_US (default 100; 0 = the
+# kernel's default) are the scheduler slices of the load generator and of
+# pgsluice ([proxy] sched_slice_us). OVERLOAD_ADMISSION replaces the body of pgsluice's [admission]
+# table (for experiments, e.g. $'mode = "static"\nmax_limit = 3'); the
+# section's description then no longer matches, so use it with --no-results.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 # Proxies are infrastructure every client waits on; at equal priority with 80
 # CPU-bound backends on 2 CPUs they would queue behind them. PgBouncer and
 # pgsluice get the same.
 export PROXY_NICE="${PROXY_NICE:--5}"
+# The load generator stands in for app servers on machines of their own; a
+# 100 us scheduler slice (Linux 6.12+) keeps its wake-ups from queueing behind
+# the backends, which would add to every latency it measures. pgsluice asks for
+# the same through [proxy] sched_slice_us (PgBouncer has no such setting).
+LOADGEN_SLICE_US="${LOADGEN_SLICE_US:-100}"
 
 COMMAND="bench/overload.sh${*:+ $*}"
-DURATION=40 WARMUP=5 TIMEOUT_MS=10000 QUERY_MS=6 SEED=42 QUICK=0 WRITE_RESULTS=1
+DURATION=40 WARMUP=5 TIMEOUT_MS=10000 QUERY_MS=6 SEED=42 QUICK=0 WRITE_RESULTS=1 REPEAT=1
 TARGETS="direct,pgbouncer,pgbouncer-tuned,pgsluice"
 SCENARIOS="baseline,skewed,even"
 TARGETS_SET=0 SCENARIOS_SET=0
@@ -74,6 +88,7 @@ while [[ $# -gt 0 ]]; do
     --scenarios) SCENARIOS=$2; SCENARIOS_SET=1; shift ;;
     --query-ms) QUERY_MS=$2; shift ;;
     --seed) SEED=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
     --results) RESULTS=$2; shift ;;
     --no-results) WRITE_RESULTS=0 ;;
     --no-build) export PGSLUICE_NO_BUILD=1 ;;
@@ -89,6 +104,7 @@ fi
 [[ "$DURATION" =~ ^[0-9]+$ && $DURATION -ge 5 && $DURATION -le 300 ]] || die "--duration must be 5..300 seconds"
 [[ "$WARMUP" =~ ^[0-9]+$ && $WARMUP -le 60 ]] || die "--warmup must be 0..60 seconds"
 [[ "$TIMEOUT_MS" =~ ^[0-9]+$ && $TIMEOUT_MS -ge 100 && $TIMEOUT_MS -le 60000 ]] || die "--timeout-ms must be 100..60000"
+[[ "$REPEAT" =~ ^[1-5]$ ]] || die "--repeat must be 1..5"
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
 has_scenario() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 for t in ${TARGETS//,/ }; do
@@ -100,7 +116,8 @@ done
 
 lib_init
 ensure_packages
-RUN_DIR="$WORK_DIR/runs"
+RUN_ROOT="$WORK_DIR/runs"
+RUN_DIR="$RUN_ROOT"   # this round's runs (RUN_ROOT/round-R with --repeat)
 mkdir -p "$RUN_DIR"
 
 # Prints the path of the loadgen binary, building it (CMake, or the compiler
@@ -118,7 +135,7 @@ build_loadgen() {
   log "building loadgen directly with c++"
   bin="$WORK_DIR/loadgen"
   # shellcheck disable=SC2046
-  c++ -std=c++20 -O2 -Wall -Wextra -o "$bin" "$BENCH_DIR/loadgen.cpp" \
+  c++ -std=c++20 -O2 -Wall -Wextra -I "$REPO_DIR" -o "$bin" "$BENCH_DIR/loadgen.cpp" \
       $(pkg-config --cflags --libs libpq) >&2 || die "cannot build loadgen"
   echo "$bin"
 }
@@ -208,6 +225,9 @@ scenario_keys() {
 
 # ---------------------------------------------------------------- targets ----
 
+# The [admission] table of pgsluice (OVERLOAD_ADMISSION replaces it).
+ADMISSION_BODY=${OVERLOAD_ADMISSION:-$'mode = "adaptive"\nmin_limit = 2\nmax_limit = 16\nshed_wait_ms = 4'}
+
 write_overload_pgsluice_config() {  # FILE PORT ADMIN_PORT
   local u
   {
@@ -216,6 +236,7 @@ write_overload_pgsluice_config() {  # FILE PORT ADMIN_PORT
 listen = "127.0.0.1:$2"
 admin_listen = "127.0.0.1:$3"
 max_client_connections = 10000
+sched_slice_us = ${PGSLUICE_SLICE_US:-100}
 
 [server]
 host = "127.0.0.1"
@@ -240,10 +261,7 @@ max_queue = 64
 queue_timeout_ms = 1000
 
 [admission]
-mode = "adaptive"
-min_limit = 2
-max_limit = 16
-shed_wait_ms = 4
+$ADMISSION_BODY
 
 [admin]
 users = ["$BENCH_USER"]
@@ -396,7 +414,7 @@ run_scenario() {
   timeout -k 5 $((DURATION + WARMUP + TIMEOUT_MS / 1000 + 120)) nice -n -10 "$LOADGEN" \
     --host 127.0.0.1 --port "$TARGET_PORT" --dbname "$BENCH_DB" --query "$QUERY" \
     --duration-s "$DURATION" --warmup-s "$WARMUP" --timeout-ms "$TIMEOUT_MS" --seed "$SEED" \
-    --json-out "$out.json" "${keys[@]}" >"$out.txt" 2>"$out.err" || rc=$?
+    --json-out "$out.json" --sched-slice-us "$LOADGEN_SLICE_US" "${keys[@]}" >"$out.txt" 2>"$out.err" || rc=$?
   cat "$out.txt" >&2
   # Where the machine's CPU went during the run (the load generator's own
   # figure is in its JSON): "wall busy proxy" in seconds.
@@ -428,13 +446,38 @@ print("%s (%d polls, %d failed)" % (seen, d["polls"], d["errors"]))' "$out.alert
   sleep 2   # let PostgreSQL finish what the closed connections left running
 }
 
-for scenario in baseline skewed even; do
-  has_scenario "$scenario" || continue
-  for target in direct pgbouncer pgbouncer-tuned pgsluice; do
-    has_target "$target" || continue
-    run_scenario "$scenario" "$target"
+# The machine's capacity drifts (other tenants, clocks): it is checked again
+# at the calibrated client count before every round, and the report uses the
+# median of the calibration's best and these checks.
+CAP_CHECKS=()
+for ((round = 1; round <= REPEAT; round++)); do
+  if ((REPEAT > 1)); then
+    RUN_DIR="$RUN_ROOT/round-$round"
+    mkdir -p "$RUN_DIR"
+    log "round $round of $REPEAT"
+  fi
+  tps="$(pgbench_direct "$WORK_DIR/query.sql" -c "$CAP_CLIENTS" -j 2 -T "$CAP_SECS" | awk '/^tps = / { printf "%.1f", $3 }')"
+  [[ -n "$tps" ]] || die "capacity check: pgbench gave no tps"
+  log "capacity check: $CAP_CLIENTS clients -> $tps queries/s"
+  CAP_CHECKS+=("$tps")
+  echo "$tps" > "$RUN_DIR/capacity.txt"
+  for scenario in baseline skewed even; do
+    has_scenario "$scenario" || continue
+    for target in direct pgbouncer pgbouncer-tuned pgsluice; do
+      has_target "$target" || continue
+      run_scenario "$scenario" "$target"
+    done
   done
 done
+RUN_DIR="$RUN_ROOT"
+CAL_CAPACITY=$CAPACITY
+CAPACITY="$(printf '%s\n' "$CAL_CAPACITY" "${CAP_CHECKS[@]}" | sort -g |
+            awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+log "capacity for the report: $CAPACITY queries/s (calibration $CAL_CAPACITY, checks ${CAP_CHECKS[*]})"
+if ((REPEAT > 1)); then
+  "$PYTHON" "$BENCH_DIR/overload_report.py" --runs "$RUN_ROOT" --rounds "$REPEAT" --select-median \
+    --meta /dev/null --capacity "$CAPACITY" --title x --section-id x --duration 0 --warmup 0 --timeout-ms 0
+fi
 
 # ----------------------------------------------------------------- report ----
 
@@ -448,7 +491,7 @@ fi
   machine_summary
   echo "- Command: \`$COMMAND\`"
   echo "- Query: \`$QUERY\` (N calibrated to ~$QUERY_MS ms on one idle connection: ${QUERY_LAT} ms; steps: $(tr '\n' ';' < "$CAL" | sed 's/;$//; s/;/; /g'))"
-  echo "- Capacity: **$CAPACITY queries/s** = the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly ($CAP_LINE)"
+  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and a check at $CAP_CLIENTS clients before each round (${CAP_CHECKS[*]/%//s})"
 } > "$WORK_DIR/meta.md"
 
 # The skew alerts pgsluice raised in each scenario, appended to the section.
@@ -548,7 +591,7 @@ if rows:
         print("**Disagreements between /api/status and the log:** " + "; ".join(notes) + ".")
     print()
 EOF
-REPORT_ARGS=(--runs "$RUN_DIR" --meta "$WORK_DIR/meta.md" --capacity "$CAPACITY" --title "$TITLE"
+REPORT_ARGS=(--runs "$RUN_DIR" --rounds "$REPEAT" --meta "$WORK_DIR/meta.md" --capacity "$CAPACITY" --title "$TITLE"
              --section-id "$SECTION_ID" --duration "$DURATION" --warmup "$WARMUP" --timeout-ms "$TIMEOUT_MS")
 # with_alerts: the section on stdin with the alerts table put before its END marker.
 with_alerts() {

@@ -2,12 +2,18 @@
 """Turns the loadgen JSON files of bench/overload.sh into a Markdown section
 (stdout) and, with --plot, a PNG of p50/p99 latency and success per key and
 target. Reads RUNS/SCENARIO.TARGET.json; SCENARIO.TARGET.skipped or .failed
-hold the reason a run has no JSON."""
+hold the reason a run has no JSON.
+
+With --rounds N (bench/overload.sh --repeat N) the runs of round r are in
+RUNS/round-r/. --select-median first copies, for every scenario and target,
+the files of the round with the median goodput into RUNS (the tables show
+that round), and the report gets a table of every round."""
 
 import argparse
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 
@@ -48,6 +54,84 @@ def load(runs):
     return data, notes
 
 
+def round_dirs(runs, rounds):
+    return [os.path.join(runs, f"round-{r}") for r in range(1, rounds + 1)]
+
+
+def select_median(runs, rounds):
+    """Copies each scenario/target's median-goodput round into RUNS; writes
+    RUNS/median-rounds.json ({"scenario.target": round})."""
+    chosen = {}
+    for s in SCENARIOS:
+        for t in TARGETS:
+            have = []
+            for r, d in enumerate(round_dirs(runs, rounds), 1):
+                path = os.path.join(d, f"{s}.{t}.json")
+                if os.path.exists(path):
+                    with open(path) as f:
+                        have.append((json.load(f)["goodput_per_s"], r))
+            if not have:  # skipped or failed everywhere: keep round 1's reason
+                r = 1
+            else:
+                have.sort()
+                r = have[(len(have) - 1) // 2][1]  # the lower median for an even count
+                chosen[f"{s}.{t}"] = r
+            src = round_dirs(runs, rounds)[r - 1]
+            for name in os.listdir(src) if os.path.isdir(src) else []:
+                if name.startswith(f"{s}.{t}."):
+                    shutil.copy(os.path.join(src, name), os.path.join(runs, name))
+    with open(os.path.join(runs, "median-rounds.json"), "w") as f:
+        json.dump(chosen, f)
+
+
+def rounds_table(runs, rounds, capacity):
+    """Every round of every scenario and target: the figures the goals are
+    about, so that the spread between rounds is visible."""
+    per_round = [load(d)[0] for d in round_dirs(runs, rounds)]
+    caps = []
+    for d in round_dirs(runs, rounds):
+        try:
+            with open(os.path.join(d, "capacity.txt")) as f:
+                caps.append(f.read().strip())
+        except OSError:
+            caps.append("—")
+    chosen = {}
+    if os.path.exists(os.path.join(runs, "median-rounds.json")):
+        with open(os.path.join(runs, "median-rounds.json")) as f:
+            chosen = json.load(f)
+    out = [f"**Every round** ({rounds} rounds; the tables above show, for each scenario and target, the round with "
+           "the median goodput, marked \*). Goodput is over the capacity above; the capacity check before each "
+           f"round: {', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
+           "(skewed) or all keys (even: none is well-behaved, the column shows the worst key), p99 over the "
+           "unloaded p99 of the same round's baseline on the same target.", "",
+           "| scenario | target | " + " | ".join(f"round {r}" for r in range(1, rounds + 1)) + " |",
+           "|---|---|" + "---:|" * rounds]
+    for s in ("skewed", "even"):
+        for t in TARGETS:
+            cells = []
+            for r, data in enumerate(per_round, 1):
+                run = data.get((s, t))
+                if run is None:
+                    cells.append("—")
+                    continue
+                ref, ref_t = unloaded_p99(data, t)
+                keys = run["keys"] if s == "even" else [k for k in run["keys"] if k["name"] in WELL_BEHAVED]
+                succ = min(100 * (k["success_ratio"] or 0) for k in keys) if keys else None
+                p99s = [k["latency_ms"]["p99"] for k in keys if k["latency_ms"]["p99"] is not None]
+                ratio = f"{max(p99s) / ref:.1f}x" if (p99s and ref and ref_t == t) else "—"
+                rej = [k["rejection_latency_ms"] for k in run["keys"] if k["rejection_latency_ms"]["count"]]
+                rej_txt = ""
+                if rej:
+                    worst = max(rej, key=lambda x: x["p99"] or 0)
+                    rej_txt = f", rejections p99 {rejection_p99(worst)}"
+                mark = "\*" if chosen.get(f"{s}.{t}") == r else ""
+                cells.append(f"{mark}goodput **{run['goodput_per_s'] / capacity:.2f}**, success "
+                             f"{succ:.1f}%, p99 {ratio}{rej_txt}" if succ is not None else "—")
+            if any(c != "—" for c in cells):
+                out.append(f"| {s} | {TARGET_NAMES[t]} | " + " | ".join(cells) + " |")
+    return out
+
+
 def ms(v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "—"
@@ -77,7 +161,7 @@ def failures(k):
 
 def scenario_table(data, notes, scenario, capacity):
     out = [f"**{SCENARIO_TEXT[scenario]}**", "",
-           "| target | key | offered/s | success % | p50 | p99 | p99 of rejections | goodput/capacity "
+           "| target | key | offered/s | success % | p50 | p99 | p99 of rejections (after sending) | goodput/capacity "
            "| p99 / unloaded p99 | failures (count) |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for t in TARGETS:
@@ -93,13 +177,23 @@ def scenario_table(data, notes, scenario, capacity):
             rej = k["rejection_latency_ms"]
             out.append(f"| {TARGET_NAMES[t]} | {k['name']} | {k['offered_per_s']:.1f} | "
                        f"{100 * (k['success_ratio'] or 0):.1f} | {ms(lat['p50'])} | {ms(lat['p99'])} | "
-                       f"{ms(rej['p99']) if rej['count'] else '—'} | "
+                       f"{rejection_p99(rej)} | "
                        f"{k['throughput_ok_per_s'] / capacity:.2f} | {ratio} | {failures(k)} |")
         offered = sum(k["offered_per_s"] for k in run["keys"])
         succ = 100 * run["ok"] / run["sent"] if run["sent"] else 0
         out.append(f"| {TARGET_NAMES[t]} | *all* | {offered:.1f} | {succ:.1f} | | | | "
                    f"**{run['goodput_per_s'] / capacity:.2f}** | | |")
     return out
+
+
+def rejection_p99(rej):
+    """p99 of 53300 answers from the intended arrival, and (in parentheses)
+    from when the request was written: the difference is the generator's own
+    lateness and local queueing."""
+    if not rej["count"]:
+        return "—"
+    sent = rej.get("p99_from_send")
+    return ms(rej["p99"]) + (f" ({ms(sent)})" if sent is not None else "")
 
 
 def headline(data, notes, capacity):
@@ -230,14 +324,22 @@ def main():
     ap.add_argument("--timeout-ms", required=True)
     ap.add_argument("--plot")
     ap.add_argument("--plot-ref")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--select-median", action="store_true",
+                    help="only copy each scenario/target's median round into RUNS, then exit")
     a = ap.parse_args()
+    if a.select_median:
+        select_median(a.runs, a.rounds)
+        return
     data, notes = load(a.runs)
     with open(a.meta) as f:
         meta = f.read().rstrip("\n")
     out = [f"<!-- BEGIN {a.section_id} -->", f"## {a.title}", "", meta,
            f"- Each run: bench/loadgen, open loop (Poisson arrivals), {a.duration} s measured after a "
            f"{a.warmup} s warm-up; each key is one app server with its own connection pool and a local FIFO "
-           f"when the pool is busy; latency from the intended arrival time; a request unanswered after "
+           f"when the pool is busy; latency from the intended arrival time (rejections also from when the "
+           f"request was written to its connection, in parentheses: the difference is the generator's own "
+           f"lateness on the shared CPUs); a request unanswered after "
            f"{a.timeout_ms} ms counts as `timeout`. Failures by SQLSTATE (53300 = rejected, 08P01 = "
            f"PgBouncer's query_wait_timeout, which also closes the connection), `conn` = connection broken.",
            "- Targets: PgBouncer 1.18 transaction mode with `default_pool_size = 20` per user and no "
@@ -247,9 +349,11 @@ def main():
            "`[admission] mode = \"adaptive\", min_limit = 2, max_limit = 16, shed_wait_ms = 4`. SCRAM-SHA-256 "
            "everywhere. Both proxies run at nice -5 (infrastructure the clients wait on; on a shared 2-CPU "
            "machine at equal priority with the CPU-bound backends they queue behind them), the load "
-           "generator at nice -10, PostgreSQL at 0.",
+           "generator at nice -10, PostgreSQL at 0. pgsluice asks Linux for a 100 µs scheduler slice "
+           "(`[proxy] sched_slice_us = 100`) and so does the load generator, which stands in for app servers "
+           "on machines of their own; PgBouncer has no such setting.",
            "- The load generator, the proxy and PostgreSQL share the same CPUs; goodput/capacity = successful "
-           "queries/s over the calibrated capacity; p50/p99 are of successful requests; \"unloaded p99\" = the "
+           "queries/s over the capacity above; p50/p99 are of successful requests; \"unloaded p99\" = the "
            "median p99 of app2..app4 in the baseline run on the same target (direct's if that target has none).",
            "- Reading goodput 0: an app server whose local FIFO stays full dispatches only requests that have "
            "already waited nearly the whole timeout, so PostgreSQL stays busy answering requests that arrive "
@@ -265,6 +369,8 @@ def main():
     cpu = cpu_table(data)
     if cpu:
         out += cpu + [""]
+    if a.rounds > 1:
+        out += rounds_table(a.runs, a.rounds, a.capacity) + [""]
     if a.plot and plot(data, notes, a.plot, float(a.timeout_ms)):
         out += [f"![p50/p99 latency and success per key and target]({a.plot_ref or a.plot})", ""]
     out.append(f"<!-- END {a.section_id} -->")
