@@ -879,6 +879,15 @@ TEST(ConfigConsistency, InitialLimitWithinMinAndMax) {
   EXPECT_EQ(e.line, 5u);
 }
 
+TEST(ConfigConsistency, StaticLimitIgnoresTheControllersBounds) {
+  // A static limit is max_limit: min_limit and initial_limit steer only the
+  // adaptive controller, so they cannot conflict with it.
+  loads_clean(with_admission("mode = \"static\"\nmax_limit = 1\n"));
+  loads_clean(with_admission("mode = \"static\"\nmax_limit = 3\nmin_limit = 9\ninitial_limit = 12\n"));
+  ConfigError e = single_error(with_admission("mode = \"adaptive\"\nmax_limit = 3\n"));
+  EXPECT_EQ(e.line, 6u);
+}
+
 TEST(ConfigConsistency, LimitsAgainstPoolSizes) {
   const std::string dbs = "[databases.bench]\npool_size = 20\n[auth]\nmethod = \"trust\"\n[admission]\n";
   ConfigError e = single_error(dbs + "max_limit = 30\n");
