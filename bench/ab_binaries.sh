@@ -10,6 +10,11 @@
 #   cmake --build /tmp/old/build --target pgsluice
 #   bench/ab_binaries.sh --a /tmp/old/build/proxy/pgsluice --b build/proxy/pgsluice
 #
+# or one binary under two settings, e.g. the scheduler slice:
+#
+#   bench/ab_binaries.sh --a build/proxy/pgsluice --a-proxy 'sched_slice_us = 0' \
+#                        --b-proxy 'sched_slice_us = 100' --modes simple,extended --pairs 3
+#
 # Options:
 #   --a BIN, --b BIN   the two binaries (default B: this build's)
 #   --modes LIST       pgbench -M values (default simple,extended,prepared)
@@ -17,10 +22,13 @@
 #   --pairs N          AB/BA pairs per mode (default 4)
 #   --duration S       pgbench -T of one run (default 10)
 #   --pool-size N      pool_size of both (default 20); transaction mode
+#   --a-proxy LINE, --b-proxy LINE
+#                      a line added to that side's [proxy] table (repeatable)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 BIN_A="" BIN_B="$PGSLUICE_BIN" MODE_LIST="simple,extended,prepared" CLIENTS=20 PAIRS=4 DURATION=10 POOL_SIZE=20
+declare -A PROXY_LINES=([A]="" [B]="")
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --a) BIN_A=$2; shift ;;
@@ -30,6 +38,8 @@ while [[ $# -gt 0 ]]; do
     --pairs) PAIRS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --pool-size) POOL_SIZE=$2; shift ;;
+    --a-proxy) PROXY_LINES[A]+="$2"$'\n'; shift ;;
+    --b-proxy) PROXY_LINES[B]+="$2"$'\n'; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -49,11 +59,15 @@ for v in A B; do
   bin=$BIN_A; [[ $v == B ]] && bin=$BIN_B
   PORT[$v]="$(free_port)"
   write_pgsluice_config "$WORK_DIR/$v.toml" "${PORT[$v]}" "$POOL_SIZE" transaction
+  if [[ -n ${PROXY_LINES[$v]} ]]; then  # into [proxy], which the config starts with
+    awk -v extra="${PROXY_LINES[$v]}" '{ print } /^\[proxy\]$/ { printf "%s", extra }' "$WORK_DIR/$v.toml" \
+      > "$WORK_DIR/$v.toml.new" && mv "$WORK_DIR/$v.toml.new" "$WORK_DIR/$v.toml"
+  fi
   (ulimit -n "$(ulimit -Hn)"; exec "$bin" --config "$WORK_DIR/$v.toml") >>"$WORK_DIR/$v.log" 2>&1 &
   PID[$v]=$!
   CLEANUP_PIDS+=("${PID[$v]}")
   wait_for_port "${PORT[$v]}" "${PID[$v]}" 30 "$WORK_DIR/$v.log" || die "pgsluice $v did not start"
-  log "$v: $bin on port ${PORT[$v]}"
+  log "$v: $bin on port ${PORT[$v]}${PROXY_LINES[$v]:+ with [proxy] $(tr '\n' ';' <<< "${PROXY_LINES[$v]}")}"
 done
 
 run() {  # run VARIANT MODE -> "tps cpu_per_10k"

@@ -36,7 +36,7 @@ struct ProxySettings {
   uint32_t max_message_bytes = 64u << 20;  // longest client/server message accepted
   uint32_t login_timeout_ms = 15000;       // startup + authentication must finish within this
   uint32_t shutdown_timeout_ms = 30000;    // SIGTERM: how long running transactions may take
-  uint32_t sched_slice_us = 100;           // Linux scheduler slice to request; 0: the kernel's default
+  uint32_t sched_slice_us = 0;             // Linux scheduler slice to request; 0: the kernel's default
   LogLevel log_level = LogLevel::Info;
   LogFormat log_format = LogFormat::Logfmt;  // one line per event either way
 
