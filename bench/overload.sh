@@ -47,7 +47,7 @@
 #   --query-ms MS      target latency of the calibrated query (default 6)
 #   --seed N           arrival seed (default 42; the same for every target)
 #   --repeat N         rounds of every scenario and target (default 1, at most 5);
-#                      the tables show each one's median-goodput round, and a
+#                      the tables show each target's median round (by skewed goodput), and a
 #                      table lists every round
 #   --results FILE     Markdown file to update (default bench/RESULTS.md)
 #   --no-results       print the tables only; touch neither RESULTS.md nor the PNG
@@ -511,6 +511,8 @@ def log_events(path, t0):
         try:
             ts = datetime.datetime.strptime(f["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
         except (KeyError, ValueError):
+            continue
+        if ts.timestamp() < t0:  # an earlier round's pgsluice wrote to the same log
             continue
         out.append((f.get("key", "?").strip('"'), f.get("state", "?"), ts.timestamp() - t0))
     return out

@@ -5,8 +5,8 @@ target. Reads RUNS/SCENARIO.TARGET.json; SCENARIO.TARGET.skipped or .failed
 hold the reason a run has no JSON.
 
 With --rounds N (bench/overload.sh --repeat N) the runs of round r are in
-RUNS/round-r/. --select-median first copies, for every scenario and target,
-the files of the round with the median goodput into RUNS (the tables show
+RUNS/round-r/. --select-median first copies, for every target, the files of
+its round with the median skewed goodput into RUNS (the tables show
 that round), and the report gets a table of every round."""
 
 import argparse
@@ -59,27 +59,31 @@ def round_dirs(runs, rounds):
 
 
 def select_median(runs, rounds):
-    """Copies each scenario/target's median-goodput round into RUNS; writes
-    RUNS/median-rounds.json ({"scenario.target": round})."""
+    """Copies, for each target, every scenario of one round into RUNS: the
+    round with the median goodput in the skewed scenario (or the first
+    scenario it ran), so that a target's tables, and its skewed p99 over its
+    own baseline p99, all come from one round. Writes RUNS/median-rounds.json
+    ({"target": round})."""
     chosen = {}
-    for s in SCENARIOS:
-        for t in TARGETS:
-            have = []
+    for t in TARGETS:
+        have = []
+        for s in ["skewed", "even", "baseline"]:
             for r, d in enumerate(round_dirs(runs, rounds), 1):
                 path = os.path.join(d, f"{s}.{t}.json")
                 if os.path.exists(path):
                     with open(path) as f:
                         have.append((json.load(f)["goodput_per_s"], r))
-            if not have:  # skipped or failed everywhere: keep round 1's reason
-                r = 1
-            else:
-                have.sort()
-                r = have[(len(have) - 1) // 2][1]  # the lower median for an even count
-                chosen[f"{s}.{t}"] = r
-            src = round_dirs(runs, rounds)[r - 1]
-            for name in os.listdir(src) if os.path.isdir(src) else []:
-                if name.startswith(f"{s}.{t}."):
-                    shutil.copy(os.path.join(src, name), os.path.join(runs, name))
+            if have:
+                break
+        r = 1  # skipped or failed everywhere: round 1 holds the reason
+        if have:
+            have.sort()
+            r = have[(len(have) - 1) // 2][1]  # the lower median for an even count
+            chosen[t] = r
+        src = round_dirs(runs, rounds)[r - 1]
+        for name in os.listdir(src) if os.path.isdir(src) else []:
+            if any(name.startswith(f"{s}.{t}.") for s in SCENARIOS):
+                shutil.copy(os.path.join(src, name), os.path.join(runs, name))
     with open(os.path.join(runs, "median-rounds.json"), "w") as f:
         json.dump(chosen, f)
 
@@ -99,8 +103,8 @@ def rounds_table(runs, rounds, capacity):
     if os.path.exists(os.path.join(runs, "median-rounds.json")):
         with open(os.path.join(runs, "median-rounds.json")) as f:
             chosen = json.load(f)
-    out = [f"**Every round** ({rounds} rounds; the tables above show, for each scenario and target, the round with "
-           "the median goodput, marked \*). Goodput is over the capacity above; the capacity check before each "
+    out = [f"**Every round** ({rounds} rounds; the tables above show, for each target, its round with the median "
+           "goodput in the skewed scenario, marked \*, in every scenario). Goodput is over the capacity above; the capacity check before each "
            f"round: {', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
            "(skewed) or all keys (even: none is well-behaved, the column shows the worst key), p99 over the "
            "unloaded p99 of the same round's baseline on the same target.", "",
@@ -124,7 +128,7 @@ def rounds_table(runs, rounds, capacity):
                 if rej:
                     worst = max(rej, key=lambda x: x["p99"] or 0)
                     rej_txt = f", rejections p99 {rejection_p99(worst)}"
-                mark = "\*" if chosen.get(f"{s}.{t}") == r else ""
+                mark = "\*" if chosen.get(t) == r else ""
                 cells.append(f"{mark}goodput **{run['goodput_per_s'] / capacity:.2f}**, success "
                              f"{succ:.1f}%, p99 {ratio}{rej_txt}" if succ is not None else "—")
             if any(c != "—" for c in cells):
