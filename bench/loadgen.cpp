@@ -318,7 +318,6 @@ class Generator {
     c.retry_at = now_ns() + std::min<Nanos>(kSec, 50 * kMs << std::min(c.failures_in_row - 1, 5));
   }
 
-  // The connection is gone: close it and reconnect at once, like an app's pool.
   // The socket leaves epoll while it is still open: once closed, its number
   // may come back for another connection.
   void close_pg(Connection& c) {
@@ -357,6 +356,7 @@ class Generator {
     c.watched_events = fd >= 0 ? ev : 0;
   }
 
+  // The connection is gone: close it and reconnect at once, like an app's pool.
   void drop(Connection& c) {
     close_pg(c);
     c.state = ConnState::Down;

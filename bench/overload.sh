@@ -198,9 +198,12 @@ echo "$QUERY;" > "$WORK_DIR/query.sql"
 
 CAP_SECS=5
 [[ $QUICK == 1 ]] && CAP_SECS=3
+capacity_at() {  # capacity_at CLIENTS -> queries/s of the calibrated query, directly
+  pgbench_direct "$WORK_DIR/query.sql" -c "$1" -j 2 -T "$CAP_SECS" | awk '/^tps = / { printf "%.1f", $3 }'
+}
 CAPACITY=0 CAP_CLIENTS=0 CAP_LINE=""
 for c in 2 4 6 8; do
-  tps="$(pgbench_direct "$WORK_DIR/query.sql" -c "$c" -j 2 -T "$CAP_SECS" | awk '/^tps = / { printf "%.1f", $3 }')"
+  tps="$(capacity_at "$c")"
   [[ -n "$tps" ]] || die "capacity: pgbench -c $c gave no tps"
   log "capacity: $c clients -> $tps queries/s"
   CAP_LINE+="${CAP_LINE:+, }$c clients: $tps/s"
@@ -456,7 +459,7 @@ for ((round = 1; round <= REPEAT; round++)); do
     mkdir -p "$RUN_DIR"
     log "round $round of $REPEAT"
   fi
-  tps="$(pgbench_direct "$WORK_DIR/query.sql" -c "$CAP_CLIENTS" -j 2 -T "$CAP_SECS" | awk '/^tps = / { printf "%.1f", $3 }')"
+  tps="$(capacity_at "$CAP_CLIENTS")"
   [[ -n "$tps" ]] || die "capacity check: pgbench gave no tps"
   log "capacity check: $CAP_CLIENTS clients -> $tps queries/s"
   CAP_CHECKS+=("$tps")
@@ -475,8 +478,7 @@ CAPACITY="$(printf '%s\n' "$CAL_CAPACITY" "${CAP_CHECKS[@]}" | sort -g |
             awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
 log "capacity for the report: $CAPACITY queries/s (calibration $CAL_CAPACITY, checks ${CAP_CHECKS[*]})"
 if ((REPEAT > 1)); then
-  "$PYTHON" "$BENCH_DIR/overload_report.py" --runs "$RUN_ROOT" --rounds "$REPEAT" --select-median \
-    --meta /dev/null --capacity "$CAPACITY" --title x --section-id x --duration 0 --warmup 0 --timeout-ms 0
+  "$PYTHON" "$BENCH_DIR/overload_report.py" --runs "$RUN_ROOT" --rounds "$REPEAT" --select-median
 fi
 
 # ----------------------------------------------------------------- report ----

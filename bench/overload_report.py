@@ -104,8 +104,9 @@ def rounds_table(runs, rounds, capacity):
         with open(os.path.join(runs, "median-rounds.json")) as f:
             chosen = json.load(f)
     out = [f"**Every round** ({rounds} rounds; the tables above show, for each target, its round with the median "
-           "goodput in the skewed scenario, marked \*, in every scenario). Goodput is over the capacity above; the capacity check before each "
-           f"round: {', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
+           "goodput in the skewed scenario, marked \*, in every scenario). Goodput is over the capacity above; "
+           f"the capacity check before each round: "
+           f"{', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
            "(skewed) or all keys (even: none is well-behaved, the column shows the worst key), p99 over the "
            "unloaded p99 of the same round's baseline on the same target.", "",
            "| scenario | target | " + " | ".join(f"round {r}" for r in range(1, rounds + 1)) + " |",
@@ -319,22 +320,26 @@ def plot(data, notes, path, timeout_ms):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", required=True)
-    ap.add_argument("--meta", required=True)
-    ap.add_argument("--capacity", type=float, required=True)
-    ap.add_argument("--title", required=True)
-    ap.add_argument("--section-id", required=True)
-    ap.add_argument("--duration", required=True)
-    ap.add_argument("--warmup", required=True)
-    ap.add_argument("--timeout-ms", required=True)
+    ap.add_argument("--meta")
+    ap.add_argument("--capacity", type=float)
+    ap.add_argument("--title")
+    ap.add_argument("--section-id")
+    ap.add_argument("--duration")
+    ap.add_argument("--warmup")
+    ap.add_argument("--timeout-ms")
     ap.add_argument("--plot")
     ap.add_argument("--plot-ref")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--select-median", action="store_true",
-                    help="only copy each scenario/target's median round into RUNS, then exit")
+                    help="only copy each target's median round into RUNS, then exit")
     a = ap.parse_args()
     if a.select_median:
         select_median(a.runs, a.rounds)
         return
+    missing = [n for n in ("meta", "capacity", "title", "section_id", "duration", "warmup", "timeout_ms")
+               if getattr(a, n) is None]
+    if missing:
+        ap.error("a report needs --" + ", --".join(n.replace("_", "-") for n in missing))
     data, notes = load(a.runs)
     with open(a.meta) as f:
         meta = f.read().rstrip("\n")

@@ -194,13 +194,13 @@ void Loader::check_admission(const Config& config, const std::map<std::string, D
   // min_limit and initial_limit only steer the adaptive controller; a static
   // limit is max_limit itself, whatever they say. ("off" keeps the checks: it
   // is the default, and the values must hold once adaptive is switched on.)
-  const bool adaptive = a.mode != AdmissionMode::Static;
+  const bool controller_bounds = a.mode != AdmissionMode::Static;
   if (max_limit_.node != nullptr && a.max_limit != 0) {
-    if (adaptive)
+    if (controller_bounds)
       require_order(kMinLimitKey, a.min_limit, min_limit_, kMaxLimitKey, a.max_limit, max_limit_, true,
                     "the concurrency limit stays within min_limit..max_limit");
     // With min_limit above max_limit no initial_limit would do; one complaint is enough.
-    if (adaptive && (min_limit_.rejected || a.min_limit <= a.max_limit)) {
+    if (controller_bounds && (min_limit_.rejected || a.min_limit <= a.max_limit)) {
       constexpr std::string_view kWhy = "the concurrency limit starts at initial_limit, within min_limit..max_limit";
       require_order(kMinLimitKey, a.min_limit, min_limit_, kInitialLimitKey, a.initial_limit, initial_limit_,
                     false, kWhy);
@@ -222,7 +222,7 @@ void Loader::check_admission(const Config& config, const std::map<std::string, D
     uint32_t pool_size = d.settings.pool_size;
     for (const auto& [source, value, key] :
          {std::tuple{&max_limit_, a.max_limit, kMaxLimitKey}, std::tuple{&min_limit_, a.min_limit, kMinLimitKey}}) {
-      if (source->node == nullptr || value <= pool_size || (!adaptive && source == &min_limit_)) continue;
+      if (source->node == nullptr || value <= pool_size || (!controller_bounds && source == &min_limit_)) continue;
       error(*source->node, describe(key) + " is " + std::to_string(value) + ", above pool_size " +
                                std::to_string(pool_size) + " of [databases." + toml_key(name) +
                                "]: pgsluice cannot run more transactions than it has server connections");

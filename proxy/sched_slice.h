@@ -2,7 +2,7 @@
 //
 // Why: a proxy on the database host shares CPUs with CPU-bound backends. Under
 // EEVDF (Linux 6.6+) a waking task normally runs only once the task on the CPU
-// has used up its slice (about 3 ms with 2 CPUs), so each wake-up of the proxy
+// has used up its slice (1.4 ms by default with 2 CPUs), so each wake-up of the proxy
 // can cost milliseconds before it even reads the socket; a refusal that pgsluice
 // decides in 0.1 ms reached clients after 6-10 ms (p99). Since Linux 6.12 a
 // SCHED_OTHER task may request its own slice through sched_attr.sched_runtime;
