@@ -90,6 +90,7 @@ struct AdmissionController::Impl {
   uint32_t seq = 0;
   RateMeter throughput;
   BacklogRate capacity;  // completions per second while tickets wait
+  RecentMax contenders;  // the weight of the keys with waiters, at its most recently
   uint64_t requests = 0;
   uint64_t admitted = 0;
   uint64_t rejected[kRejectReasons] = {};
@@ -117,12 +118,19 @@ struct AdmissionController::Impl {
     return (TicketId{k} << 32) | seq;
   }
 
-  // Key k's weighted share of the database's completion rate under backlog,
-  // counting k among the keys with waiters: the rate fair queueing
-  // guarantees it while it waits. 0 while that rate is unknown.
+  // Key k's weighted share of the database's completion rate under backlog:
+  // the rate fair queueing guarantees it while it waits. 0 while that rate
+  // is unknown. The keys it shares with are those that had waiters at any
+  // time over the last one to two CoDel intervals, k among them, not only
+  // those waiting at this instant: a key kept to a short queue by shedding
+  // is empty between its turns, and counting only the waiting keys would
+  // make every key's share swing between a quarter and all of the database
+  // from one request to the next, and with it whether its queue counts as
+  // standing (which is what lets a long queue form and be shed late).
   double fair_share(KeyId k, uint64_t now) const {
     const KeyState& ks = fq.key(k);
-    const double weights = fq.active_weight() + (ks.active_pos == SIZE_MAX ? ks.weight() : 0.0);
+    const double now_weight = fq.active_weight() + (ks.active_pos == SIZE_MAX ? ks.weight() : 0.0);
+    const double weights = std::max(now_weight, contenders.get(now, interval_us()));
     return capacity.rate(now) * ks.weight() / weights;
   }
 
@@ -286,6 +294,7 @@ Verdict AdmissionController::request(KeyId key, uint64_t now_us, TicketId& ticke
     ticket = m.next_ticket(key);
     ks.queue.push_back(Waiter{ticket, now_us, now_us + uint64_t{ks.policy.queue_timeout_ms} * 1000});
     m.fq.activate(key);
+    m.contenders.add(now_us, m.fq.active_weight(), m.interval_us());
     ++ks.counters.queued;
     ++m.queued;
     m.capacity.set_backlogged(now_us, true);

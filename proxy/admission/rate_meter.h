@@ -74,4 +74,31 @@ class BacklogRate {
   uint64_t finishes_ = 0;
 };
 
+// The largest value seen over the last one to two windows, in O(1): two
+// buckets of `window` each, the current and the one before. Reading it is
+// pure; a bucket that has aged out reads as 0.
+class RecentMax {
+ public:
+  void add(uint64_t now_us, double v, uint64_t window_us) {
+    const uint64_t b = now_us / window_us;
+    if (b == bucket_) {
+      cur_ = std::max(cur_, v);
+      return;
+    }
+    prev_ = b == bucket_ + 1 ? cur_ : 0;
+    cur_ = v;
+    bucket_ = b;
+  }
+  double get(uint64_t now_us, uint64_t window_us) const {
+    const uint64_t b = now_us / window_us;
+    if (b == bucket_) return std::max(cur_, prev_);
+    return b == bucket_ + 1 ? cur_ : 0;
+  }
+
+ private:
+  uint64_t bucket_ = 0;
+  double cur_ = 0;
+  double prev_ = 0;
+};
+
 }  // namespace pgs::admission
