@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy/admission/admission.h"
+#include "proxy/admission/rate_meter.h"
 #include "tests/unit/test_admission_util.h"
 
 namespace pgs::admission {
@@ -323,6 +324,23 @@ TEST(AdmissionDeadlines, NextDeadlineTracksWhatPollWouldDo) {
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].key, b);  // b has not run yet: furthest below its share
   EXPECT_EQ(ac.next_deadline_us(), 60 * kMs);
+}
+
+TEST(RecentMax, HoldsTheLargestValueForOneToTwoWindows) {
+  RecentMax m;
+  const uint64_t w = 100 * kMs;
+  EXPECT_EQ(m.get(0, w), 0);
+  m.add(10 * kMs, 3, w);
+  m.add(20 * kMs, 1, w);
+  EXPECT_EQ(m.get(50 * kMs, w), 3);
+  m.add(150 * kMs, 2, w);  // next window: the 3 is still recent
+  EXPECT_EQ(m.get(150 * kMs, w), 3);
+  EXPECT_EQ(m.get(250 * kMs, w), 2);  // the 3 has aged out, the 2 not yet
+  EXPECT_EQ(m.get(350 * kMs, w), 0);  // both gone
+  m.add(520 * kMs, 4, w);  // after a gap, nothing old survives
+  EXPECT_EQ(m.get(520 * kMs, w), 4);
+  m.add(530 * kMs, 1, w);
+  EXPECT_EQ(m.get(530 * kMs, w), 4);
 }
 
 }  // namespace
