@@ -198,8 +198,16 @@ echo "$QUERY;" > "$WORK_DIR/query.sql"
 
 CAP_SECS=5
 [[ $QUICK == 1 ]] && CAP_SECS=3
-capacity_at() {  # capacity_at CLIENTS -> queries/s of the calibrated query, directly
+# capacity_at CLIENTS [CPU_OUT] -> queries/s of the calibrated query, directly.
+# With CPU_OUT, also writes there what PostgreSQL's processes and the machine
+# spent meanwhile (bench/cpu_window.py --now before and after, as JSON lines).
+capacity_at() {
+  local pm
+  pm="$(head -n 1 "$PG_DATA/postmaster.pid")"
+  [[ -n ${2:-} ]] && "$PYTHON" "$BENCH_DIR/cpu_window.py" --now "$pm" 0 > "$2"
   pgbench_direct "$WORK_DIR/query.sql" -c "$1" -j 2 -T "$CAP_SECS" | awk '/^tps = / { printf "%.1f", $3 }'
+  [[ -n ${2:-} ]] && "$PYTHON" "$BENCH_DIR/cpu_window.py" --now "$pm" 0 >> "$2"
+  return 0
 }
 CAPACITY=0 CAP_CLIENTS=0 CAP_LINE=""
 for c in 2 4 6 8; do
@@ -409,23 +417,25 @@ run_scenario() {
   # priority it would get 1/80th of the CPU next to 80 busy backends and
   # report its own lateness as latency. The proxies run at nice -5
   # (PROXY_NICE, set below): both PgBouncer and pgsluice, the same.
-  local pid="" cpu0="" busy0 t0
+  local pid="" window
   [[ $target == pgsluice ]] && pid=$PGS_PID
   [[ $target == pgbouncer* ]] && pid=$PGB_PID
-  [[ -n $pid ]] && cpu0="$(proc_cpu_seconds "$pid")"
-  busy0="$(machine_busy_seconds)" t0="$(date +%s.%N)"
+  # Where the machine's CPU went over the measured window only (after the
+  # warm-up, before the drain), to set against the goodput of that window.
+  nice -n -5 "$PYTHON" "$BENCH_DIR/cpu_window.py" "$out.err" "${#keys[@]}" "$WARMUP" "$DURATION" \
+    "$(head -n 1 "$PG_DATA/postmaster.pid")" "${pid:-0}" "$out.window.json" 2>"$out.window.err" &
+  window=$!
+  CLEANUP_PIDS+=("$window")
   timeout -k 5 $((DURATION + WARMUP + TIMEOUT_MS / 1000 + 120)) nice -n -10 "$LOADGEN" \
     --host 127.0.0.1 --port "$TARGET_PORT" --dbname "$BENCH_DB" --query "$QUERY" \
     --duration-s "$DURATION" --warmup-s "$WARMUP" --timeout-ms "$TIMEOUT_MS" --seed "$SEED" \
     --json-out "$out.json" --sched-slice-us "$LOADGEN_SLICE_US" "${keys[@]}" >"$out.txt" 2>"$out.err" || rc=$?
   cat "$out.txt" >&2
-  # Where the machine's CPU went during the run (the load generator's own
-  # figure is in its JSON): "wall busy proxy" in seconds.
-  awk -v t0="$t0" -v t1="$(date +%s.%N)" -v b0="$busy0" -v b1="$(machine_busy_seconds)" \
-      -v p0="${cpu0:-nan}" -v p1="$( [[ -n $pid ]] && proc_cpu_seconds "$pid" || echo nan)" \
-      'BEGIN { printf "%.2f %.2f %s\n", t1 - t0, b1 - b0, (p0 == "nan" || p1 == "nan") ? "nan" : sprintf("%.2f", p1 - p0) }' \
-      > "$out.cpu"
-  log "CPU during the run (wall s, machine busy CPU s, proxy CPU s): $(cat "$out.cpu")"
+  # The window ends with the load generator's arrivals: give it a moment to
+  # write, then stop it (it is still waiting if the load generator failed).
+  for _ in {1..30}; do kill -0 "$window" 2>/dev/null || break; sleep 0.1; done
+  stop_pid "$window" 5
+  [[ -f "$out.window.json" ]] && log "CPU in the measured window: $(cat "$out.window.json")"
   if [[ -n $poller ]]; then
     stop_pid "$poller" 5
     if [[ -f "$out.alerts.json" ]]; then
@@ -449,9 +459,12 @@ print("%s (%d polls, %d failed)" % (seen, d["polls"], d["errors"]))' "$out.alert
   sleep 2   # let PostgreSQL finish what the closed connections left running
 }
 
-# The machine's capacity drifts (other tenants, clocks): it is checked again
-# at the calibrated client count before every round, and the report uses the
-# median of the calibration's best and these checks.
+# The machine's capacity drifts (other tenants on the host: the same query's
+# throughput moves by a quarter within minutes), so it is checked again at the
+# calibrated client count before every round and after every run. Each run's
+# goodput is set against the mean of the checks just before and just after it
+# (SCENARIO.TARGET.capacity holds both); the figure quoted as "the capacity"
+# is the median of the calibration's best and all checks.
 CAP_CHECKS=()
 for ((round = 1; round <= REPEAT; round++)); do
   if ((REPEAT > 1)); then
@@ -459,7 +472,7 @@ for ((round = 1; round <= REPEAT; round++)); do
     mkdir -p "$RUN_DIR"
     log "round $round of $REPEAT"
   fi
-  tps="$(capacity_at "$CAP_CLIENTS")"
+  tps="$(capacity_at "$CAP_CLIENTS" "$RUN_DIR/capacity.cpu")"
   [[ -n "$tps" ]] || die "capacity check: pgbench gave no tps"
   log "capacity check: $CAP_CLIENTS clients -> $tps queries/s"
   CAP_CHECKS+=("$tps")
@@ -469,6 +482,12 @@ for ((round = 1; round <= REPEAT; round++)); do
     for target in direct pgbouncer pgbouncer-tuned pgsluice; do
       has_target "$target" || continue
       run_scenario "$scenario" "$target"
+      before=$tps
+      tps="$(capacity_at "$CAP_CLIENTS")"
+      [[ -n "$tps" ]] || die "capacity check: pgbench gave no tps"
+      log "capacity check: $CAP_CLIENTS clients -> $tps queries/s"
+      CAP_CHECKS+=("$tps")
+      echo "$before $tps" > "$RUN_DIR/$scenario.$target.capacity"
     done
   done
 done
@@ -493,7 +512,7 @@ fi
   machine_summary
   echo "- Command: \`$COMMAND\`"
   echo "- Query: \`$QUERY\` (N calibrated to ~$QUERY_MS ms on one idle connection: ${QUERY_LAT} ms; steps: $(tr '\n' ';' < "$CAL" | sed 's/;$//; s/;/; /g'))"
-  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and a check at $CAP_CLIENTS clients before each round (${CAP_CHECKS[*]/%//s})"
+  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and ${#CAP_CHECKS[@]} checks at $CAP_CLIENTS clients, one before each round and one after each run (${CAP_CHECKS[*]/%//s}). **Each run's goodput/capacity is over the mean of the two checks just before and after it**, since the machine's speed drifts within minutes; the offered rates are multiples of the calibration's best"
 } > "$WORK_DIR/meta.md"
 
 # The skew alerts pgsluice raised in each scenario, appended to the section.

@@ -43,15 +43,28 @@ def load(runs):
             if os.path.exists(base + ".json"):
                 with open(base + ".json") as f:
                     data[(s, t)] = json.load(f)
-            if (s, t) in data and os.path.exists(base + ".cpu"):
-                with open(base + ".cpu") as f:
-                    wall, busy, proxy = (float(x) for x in f.read().split())
-                data[(s, t)]["_cpu"] = {"wall": wall, "busy": busy, "proxy": proxy}
+            if (s, t) in data and os.path.exists(base + ".window.json"):
+                with open(base + ".window.json") as f:
+                    try:
+                        data[(s, t)]["_window"] = json.load(f)
+                    except ValueError:
+                        pass  # no CPU figures for this run
+            if (s, t) in data and os.path.exists(base + ".capacity"):
+                with open(base + ".capacity") as f:
+                    checks = [float(x) for x in f.read().split()]
+                if checks:
+                    data[(s, t)]["_capacity"] = statistics.mean(checks)
             for ext in ("skipped", "failed"):
                 if os.path.exists(base + "." + ext):
                     with open(base + "." + ext) as f:
                         notes[(s, t)] = f"{ext}: " + f.read().strip()
     return data, notes
+
+
+def cap_of(run, capacity):
+    """The capacity a run's goodput is set against: the mean of the checks
+    just before and after it, or the overall figure for runs without them."""
+    return run.get("_capacity", capacity)
 
 
 def round_dirs(runs, rounds):
@@ -60,7 +73,7 @@ def round_dirs(runs, rounds):
 
 def select_median(runs, rounds):
     """Copies, for each target, every scenario of one round into RUNS: the
-    round with the median goodput in the skewed scenario (or the first
+    round with the median goodput/capacity in the skewed scenario (or the first
     scenario it ran), so that a target's tables, and its skewed p99 over its
     own baseline p99, all come from one round. Writes RUNS/median-rounds.json
     ({"target": round})."""
@@ -69,10 +82,9 @@ def select_median(runs, rounds):
         have = []
         for s in ["skewed", "even", "baseline"]:
             for r, d in enumerate(round_dirs(runs, rounds), 1):
-                path = os.path.join(d, f"{s}.{t}.json")
-                if os.path.exists(path):
-                    with open(path) as f:
-                        have.append((json.load(f)["goodput_per_s"], r))
+                run = load(d)[0].get((s, t))
+                if run is not None:
+                    have.append((run["goodput_per_s"] / cap_of(run, 1.0), r))
             if have:
                 break
         r = 1  # skipped or failed everywhere: round 1 holds the reason
@@ -104,8 +116,8 @@ def rounds_table(runs, rounds, capacity):
         with open(os.path.join(runs, "median-rounds.json")) as f:
             chosen = json.load(f)
     out = [f"**Every round** ({rounds} rounds; the tables above show, for each target, its round with the median "
-           "goodput in the skewed scenario, marked \*, in every scenario). Goodput is over the capacity above; "
-           f"the capacity check before each round: "
+           "goodput/capacity in the skewed scenario, marked \*, in every scenario). Goodput is over the mean of the "
+           "capacity checks just before and after the run (in brackets); the check before each round: "
            f"{', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
            "(skewed) or all keys (even: none is well-behaved, the column shows the worst key), p99 over the "
            "unloaded p99 of the same round's baseline on the same target.", "",
@@ -130,7 +142,8 @@ def rounds_table(runs, rounds, capacity):
                     worst = max(rej, key=lambda x: x["p99"] or 0)
                     rej_txt = f", rejections p99 {rejection_p99(worst)}"
                 mark = "\*" if chosen.get(t) == r else ""
-                cells.append(f"{mark}goodput **{run['goodput_per_s'] / capacity:.2f}**, success "
+                cells.append(f"{mark}goodput **{run['goodput_per_s'] / cap_of(run, capacity):.2f}** "
+                             f"(of {cap_of(run, capacity):.0f}/s), success "
                              f"{succ:.1f}%, p99 {ratio}{rej_txt}" if succ is not None else "—")
             if any(c != "—" for c in cells):
                 out.append(f"| {s} | {TARGET_NAMES[t]} | " + " | ".join(cells) + " |")
@@ -183,11 +196,11 @@ def scenario_table(data, notes, scenario, capacity):
             out.append(f"| {TARGET_NAMES[t]} | {k['name']} | {k['offered_per_s']:.1f} | "
                        f"{100 * (k['success_ratio'] or 0):.1f} | {ms(lat['p50'])} | {ms(lat['p99'])} | "
                        f"{rejection_p99(rej)} | "
-                       f"{k['throughput_ok_per_s'] / capacity:.2f} | {ratio} | {failures(k)} |")
+                       f"{k['throughput_ok_per_s'] / cap_of(run, capacity):.2f} | {ratio} | {failures(k)} |")
         offered = sum(k["offered_per_s"] for k in run["keys"])
         succ = 100 * run["ok"] / run["sent"] if run["sent"] else 0
         out.append(f"| {TARGET_NAMES[t]} | *all* | {offered:.1f} | {succ:.1f} | | | | "
-                   f"**{run['goodput_per_s'] / capacity:.2f}** | | |")
+                   f"**{run['goodput_per_s'] / cap_of(run, capacity):.2f}** | | |")
     return out
 
 
@@ -231,33 +244,76 @@ def headline(data, notes, capacity):
         dratio = f"{worst99 / dref:.1f}x (of {ms(dref)})" if (dref and worst99) else "—"
         app1 = f"{100 * (lb[0]['success_ratio'] or 0):.1f}" if lb else "—"
         out.append(f"| {TARGET_NAMES[t]} | {succ:.1f} | {ms(max(p50s) if p50s else None)} | {ms(worst99)} | "
-                   f"{ratio} | {dratio} | {app1} | {run['goodput_per_s'] / capacity:.2f} |")
+                   f"{ratio} | {dratio} | {app1} | {run['goodput_per_s'] / cap_of(run, capacity):.2f} |")
     return out
 
 
-def cpu_table(data):
-    """Where the machine's CPU went in each run: the database gets what the
-    proxy and the load generator leave."""
+def capacity_cpu(runs, rounds):
+    """The capacity checks with their CPU: [(queries/s, PostgreSQL CPUs,
+    queries per PostgreSQL CPU-second, steal CPUs)], from capacity.txt and
+    capacity.cpu (bench/cpu_window.py --now before and after) of each round."""
+    dirs = round_dirs(runs, rounds) if rounds > 1 else [runs]
+    out = []
+    for d in dirs:
+        try:
+            with open(os.path.join(d, "capacity.txt")) as f:
+                tps = float(f.read())
+            with open(os.path.join(d, "capacity.cpu")) as f:
+                a, b = (json.loads(line) for line in f.read().split("\n") if line.strip())
+        except (OSError, ValueError):
+            continue
+        wall = b["t"] - a["t"]
+        pg = b["postgres"] - a["postgres"]
+        if wall > 0 and pg > 0:
+            out.append((tps, pg / wall, tps * wall / pg, (b["steal"] - a["steal"]) / wall))
+    return out
+
+
+def cpu_table(data, checks):
+    """Where the machine's CPU went in each run's measured window, and how
+    much useful work PostgreSQL did per CPU-second of its own, next to the
+    same figures in the capacity checks: goodput/capacity is the product of
+    the two ratios (PostgreSQL's CPUs, and its useful queries per CPU-second,
+    each over the checks')."""
     ncpu = os.cpu_count() or 1
+    pg_cap = statistics.median(c[1] for c in checks) if checks else None
+    eff_cap = statistics.median(c[2] for c in checks) if checks else None
     rows = []
     for s in SCENARIOS:
         for t in TARGETS:
             run = data.get((s, t))
-            if not run or "_cpu" not in run:
+            w = run.get("_window") if run else None
+            if not w or w["wall"] <= 0:
                 continue
-            c = run["_cpu"]
-            if c["wall"] <= 0:
-                continue
+            pg = w["postgres"] / w["wall"]
+            eff = run["goodput_per_s"] / pg if pg > 0 else float("nan")
+            proxy = f"{100 * w['proxy'] / w['wall']:.0f}%" if t not in ("direct",) else "—"
+            pg_txt = f"{pg:.2f}" + (f" ({pg / pg_cap:.2f})" if pg_cap else "")
+            eff_txt = "—" if math.isnan(eff) else f"{eff:.0f}" + (f" ({eff / eff_cap:.2f})" if eff_cap else "")
             gen = run.get("cpu_s")
-            proxy = "—" if math.isnan(c["proxy"]) else f"{100 * c['proxy'] / c['wall']:.0f}%"
-            gen_txt = "—" if gen is None else f"{100 * gen / c['wall']:.0f}%"
-            rows.append(f"| {s} | {TARGET_NAMES[t]} | {100 * c['busy'] / (c['wall'] * ncpu):.0f}% | {proxy} | {gen_txt} |")
+            gen_s = float(run.get("duration_s", 0)) + float(run.get("warmup_s", 0))
+            gen_txt = f"{100 * gen / gen_s:.0f}%" if gen is not None and gen_s > 0 else "—"
+            rows.append(f"| {s} | {TARGET_NAMES[t]} | {100 * w['busy'] / (w['wall'] * ncpu):.0f}% | "
+                        f"{100 * w['steal'] / (w['wall'] * ncpu):.0f}% | {pg_txt} | {proxy} | "
+                        f"{gen_txt} | {eff_txt} |")
     if not rows:
         return []
-    return [f"**Where the CPU went** (over each load generator run, warm-up and drain included; busy = all {ncpu} CPUs, "
-            "from /proc/stat; proxy and load generator in % of one CPU). PostgreSQL gets the rest of the busy time; "
-            "idle time is capacity nobody used.", "",
-            "| scenario | target | machine busy | proxy | load generator |", "|---|---|---:|---:|---:|"] + rows
+    if checks:
+        cap = (f"In the capacity checks ({len(checks)}; pgbench directly, medians) PostgreSQL used "
+               f"**{pg_cap:.2f} CPUs** and did **{eff_cap:.0f} queries per CPU-second** of its own "
+               f"(steal {100 * statistics.median(c[3] for c in checks) / ncpu:.0f}%). ")
+    else:
+        cap = ""
+    return [f"**Where the CPU went** (over each run's measured window, from /proc; busy = user + nice + system + "
+            f"irq + softirq over all {ncpu} CPUs; steal = time the hypervisor gave to other guests; PostgreSQL "
+            "= the postmaster and all its backends, in CPUs; proxy in % of one CPU; load generator: its own figure "
+            "over its whole run, warm-up and drain included, per second of arrivals, in % of one CPU). " + cap +
+            "In brackets, each run's figure over the checks': goodput/capacity is about the product of the two, so "
+            "they say whether the database lost throughput for want of CPU (shared with the proxy, the load "
+            "generator and idle time) or did less useful work with the CPU it had (queries that timed out, "
+            "contention, switching).", "",
+            "| scenario | target | machine busy | steal | PostgreSQL CPUs | proxy | load generator | "
+            "successful queries per PostgreSQL CPU-second |", "|---|---|---:|---:|---:|---:|---:|---:|"] + rows
 
 
 def plot(data, notes, path, timeout_ms):
@@ -362,7 +418,7 @@ def main():
            "(`[proxy] sched_slice_us = 100`) and so does the load generator, which stands in for app servers "
            "on machines of their own; PgBouncer has no such setting.",
            "- The load generator, the proxy and PostgreSQL share the same CPUs; goodput/capacity = successful "
-           "queries/s over the capacity above; p50/p99 are of successful requests; \"unloaded p99\" = the "
+           "queries/s over the mean of the capacity checks just before and after that run; p50/p99 are of successful requests; \"unloaded p99\" = the "
            "median p99 of app2..app4 in the baseline run on the same target (direct's if that target has none).",
            "- Reading goodput 0: an app server whose local FIFO stays full dispatches only requests that have "
            "already waited nearly the whole timeout, so PostgreSQL stays busy answering requests that arrive "
@@ -375,7 +431,7 @@ def main():
         if any(k[0] == s for k in list(data) + list(notes)):
             out += scenario_table(data, notes, s, a.capacity)
             out.append("")
-    cpu = cpu_table(data)
+    cpu = cpu_table(data, capacity_cpu(a.runs, a.rounds))
     if cpu:
         out += cpu + [""]
     if a.rounds > 1:
