@@ -35,10 +35,19 @@
 //    and keep the step only if throughput rose by >= 3%; otherwise step back
 //    and wait before trying again (1 s, doubling to 8 s). So the limit grows
 //    only while it buys throughput, and never while demand is below it.
-//  * Probe down too, when latency is >= 1.25 x base: keep the lower level if
-//    throughput fell by less than 2% (the same work at lower latency). When
-//    latency is already near base, going lower can only lose throughput
-//    (Little's law), so the controller does not try.
+//  * Probe down too, when latency is >= 1.25 x base and the database holds a
+//    queue of its own: keep the lower level if throughput fell by less than
+//    2% (the same work at lower latency). When latency is near base, going
+//    lower can only lose throughput (Little's law). The queue inside the
+//    database is estimated as in TCP Vegas: limit x (1 - base / recent), the
+//    transactions beyond those it serves at uncontended latency. With fewer
+//    than 1.5 queued there is nothing to gain either: the one transaction
+//    waiting inside the database is what keeps a core busy while pgsluice
+//    hands a freed slot to the next client (a round trip through the proxy,
+//    during which the core would otherwise idle; on 2 CPUs, holding the
+//    limit at 2 instead of 3 left 16% of the machine idle in
+//    bench/overload.sh). At small limits the throughput measurement cannot
+//    tell such a loss from noise reliably, so the controller does not try.
 //  * Measuring a level discards its first interval (still finishing the
 //    previous level's work) and needs >= 2 more intervals and 32 finished
 //    transactions; the level's figure decays (halves past 2 s) so it stays
@@ -55,7 +64,8 @@ namespace {
 
 constexpr double kUpGain = 1.03;        // an up-probe must buy >= 3% throughput
 constexpr double kDownKeep = 0.98;      // a down-probe may cost < 2% throughput
-constexpr double kDownRatio = 1.25;     // probe down only when latency >= 1.25 x base
+constexpr double kDownRatio = 1.25;     // probe down only when latency >= 1.25 x base...
+constexpr double kDownQueue = 1.5;      // ...and the database queues >= 1.5 (Vegas estimate)
 constexpr double kCongestionBeta = 0.8;
 constexpr double kMaxDecrease = 0.5;    // never more than halve in one interval
 constexpr double kRecentAlpha = 0.5;
@@ -280,8 +290,9 @@ void LimitController::decide(uint64_t now_us, double tput) {
     return;
   }
   const double ratio = base_.get() > 0 ? recent_us_ / base_.get() : 1.0;
+  const double queue = static_cast<double>(limit_) * (1.0 - 1.0 / std::max(ratio, 1.0));
   const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
-  const bool down_ok = ratio >= kDownRatio && limit_ > lo && now_us >= next_down_us_;
+  const bool down_ok = ratio >= kDownRatio && queue >= kDownQueue && limit_ > lo && now_us >= next_down_us_;
   const bool up_ok = limit_ < settings_.max_limit && now_us >= next_up_us_;
   if (down_ok && (next_dir_ == Probe::Down || !up_ok)) {
     probe_base_tput_ = tput;
