@@ -14,7 +14,9 @@
 # generate_series(1, N)) and the capacity (the best pgbench TPS at 2..8
 # clients, directly); then, for every scenario and target, run bench/loadgen
 # (open loop, Poisson arrivals, one connection pool per app server, latency
-# from the intended arrival time):
+# from the intended arrival time), check the capacity again after each run
+# (a run's goodput is set against the checks just before and after it), and
+# record with bench/cpu_window.py where the CPU went in its measured window:
 #   baseline  app2..app4 at 0.1x capacity each, pool 5 (their unloaded latency)
 #   skewed    app1 at 3x capacity, pool 20; app2..app4 at 0.1x each, pool 5
 #   even      app1..app4 at 0.75x capacity each, pool 20
