@@ -113,18 +113,13 @@ void FairQueue::deactivate(KeyId k) {
   if (active_.empty()) active_weight_ = 0;  // no drift from float sums
 }
 
-double FairQueue::start_tag(KeyId k) const {
-  const KeyState& ks = keys_[k];
-  return std::max(ks.finish_tag, vtime_ - kBurstCredit / ks.weight());
-}
+double FairQueue::start_tag(KeyId k) const { return std::max(keys_[k].finish_tag, vtime_); }
 
 bool FairQueue::before(KeyId a, KeyId b) const {
-  // A key that fell further behind than its credit compares from the credit
-  // line, where every such key ties; ties go to the one served longest ago.
-  const double x = start_tag(a);
-  const double y = start_tag(b);
-  if (x != y) return x < y;
-  return keys_[a].charged_seq < keys_[b].charged_seq;
+  const KeyState& x = keys_[a];
+  const KeyState& y = keys_[b];
+  if (x.finish_tag != y.finish_tag) return x.finish_tag < y.finish_tag;
+  return x.charged_seq < y.charged_seq;
 }
 
 KeyId FairQueue::pick() const {

@@ -5,16 +5,9 @@
 // admission of key k costs 1/weight(k) of virtual time. A key's next start tag
 // is max(its last finish tag, V), where V is the start tag of the latest
 // admission. A freed slot goes to the waiting key with the smallest start tag,
-// i.e. the one furthest below its weighted share. Taking
-// max(.., V - kBurstCredit / weight) bounds what a key that was idle can
-// bank: it re-enters at most two admissions ahead of the busy keys, then
-// alternates with them. Plain SFQ (no credit) makes a quiet key's short
-// burst wait its turn among the busy ones: in the skewed-overload
-// simulation an app server at 0.1x capacity whose two requests arrived
-// together waited 15-27 ms for the second, at a limit of 3, while the flooding
-// key was served in between. Two admissions of credit cover such bursts
-// (Poisson arrivals at a tenth of capacity rarely bring three at once) and
-// cost the busy keys at most two slots per quiet spell. Admissions that need no choice
+// i.e. the one furthest below its weighted share. Taking max(.., V) is what
+// stops a key that was idle from banking credit: it re-enters at the current
+// virtual time, level with the busy keys. Admissions that need no choice
 // (capacity was free) are charged too, so V keeps moving while uncontended and
 // a key is never punished later for having used idle capacity.
 #pragma once
@@ -108,7 +101,6 @@ struct KeyState {
 class FairQueue {
  public:
   static constexpr KeyId kNone = UINT32_MAX;
-  static constexpr double kBurstCredit = 2;  // admissions a quiet key may be ahead (see the top)
 
   KeyId find_or_add(std::string_view name, const KeyPolicy& policy);
   bool valid(KeyId k) const { return k < keys_.size(); }
