@@ -54,6 +54,12 @@ constexpr double kOverShare = 1.5;
 // whose pool holds every connection in pgsluice's queue sends no more than
 // it is served, so its demand looks like its share; the backlog shows it.
 constexpr size_t kBacklogWaiters = 8;
+// A key admitted at less than this fraction of its fair share is light: its
+// bursts get a little credit in the fair queue (fair_queue.h). Not 1: keys at
+// their share (even overload) wander around it and would take turns
+// jumping the queue; a well-behaved key sharing with three others is at about
+// 0.4 of its share.
+constexpr double kLightShare = 0.75;
 
 size_t idx(RejectReason r) { return static_cast<size_t>(r); }
 
@@ -138,6 +144,7 @@ struct AdmissionController::Impl {
     KeyState& ks = fq.key(k);
     ks.codel.check(now, interval_us(), ks.queue.empty());
     const double share = fair_share(k, now);
+    ks.light = share > 0 && ks.served.rate(now) < share * kLightShare;
     ks.standing = ks.codel.standing && share > 0 &&
                   (ks.demand.rate(now) > share * kOverShare || ks.queue.size() > kBacklogWaiters);
   }

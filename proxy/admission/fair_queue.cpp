@@ -118,7 +118,9 @@ double FairQueue::start_tag(KeyId k) const { return std::max(keys_[k].finish_tag
 bool FairQueue::before(KeyId a, KeyId b) const {
   const KeyState& x = keys_[a];
   const KeyState& y = keys_[b];
-  if (x.finish_tag != y.finish_tag) return x.finish_tag < y.finish_tag;
+  const double fx = x.finish_tag - (x.light ? kLightCredit / x.weight() : 0.0);
+  const double fy = y.finish_tag - (y.light ? kLightCredit / y.weight() : 0.0);
+  if (fx != fy) return fx < fy;
   return x.charged_seq < y.charged_seq;
 }
 
@@ -147,7 +149,10 @@ void FairQueue::charge(KeyId k) {
   const double start = start_tag(k);
   ks.finish_tag = start + 1.0 / ks.weight();
   ks.charged_seq = ++charges_;
-  vtime_ = std::max(vtime_, start);
+  // A light key was ordered by its tag less its credit; V moves by that much
+  // only, or the credit would pull V past the other keys' tags and reset
+  // their place (and with it the weights) to V.
+  vtime_ = std::max(vtime_, start - (ks.light ? kLightCredit / ks.weight() : 0.0));
 }
 
 }  // namespace pgs::admission

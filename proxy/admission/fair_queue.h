@@ -10,6 +10,18 @@
 // virtual time, level with the busy keys. Admissions that need no choice
 // (capacity was free) are charged too, so V keeps moving while uncontended and
 // a key is never punished later for having used idle capacity.
+//
+// One exception to plain tag order: a *light* key, one admitted well below
+// its weighted share lately (AdmissionController decides and caches it in
+// KeyState::light), is ordered as if its finish tag were kLightCredit
+// admissions earlier. Plain SFQ remembers nothing: a quiet key's second
+// waiter in a burst is tagged behind the flooding key's next turn, so with
+// three quiet keys a burst waits several slot releases. The credit lets a
+// burst of up to kLightCredit + 1 go straight through. It is bounded (a key
+// waking up with a backlog gets that many extra turns, then alternates), and
+// a flooding key never has it: it is over its share, so not light. Credit for
+// every key that is briefly empty was tried and made the flooding key, whose
+// queue the door holds near one waiter, the main beneficiary.
 #pragma once
 
 #include <cstddef>
@@ -87,6 +99,7 @@ struct KeyState {
   WaitQueue queue;
   CodelState codel;
   bool standing = false;  // codel.standing and the key is over its share (cached)
+  bool light = false;  // admitted well below its share lately: has kLightCredit (cached)
   double finish_tag = 0;  // SFQ: virtual finish time of its latest admission
   uint64_t charged_seq = 0;  // when it was last charged; breaks ties, oldest first
   size_t active_pos = SIZE_MAX;  // index in FairQueue::active_, SIZE_MAX if not waiting
@@ -101,6 +114,7 @@ struct KeyState {
 class FairQueue {
  public:
   static constexpr KeyId kNone = UINT32_MAX;
+  static constexpr double kLightCredit = 3;  // admissions; see the header comment
 
   KeyId find_or_add(std::string_view name, const KeyPolicy& policy);
   bool valid(KeyId k) const { return k < keys_.size(); }
@@ -119,7 +133,8 @@ class FairQueue {
   // The start tag key k would get if admitted now.
   double start_tag(KeyId k) const;
   // The waiting key with room under its own limit that is furthest behind
-  // (smallest finish tag, then served longest ago); kNone if none.
+  // (smallest finish tag, less a light key's credit, then served longest
+  // ago); kNone if none.
   // O(active keys).
   KeyId pick() const;
   // True if some waiting key with room would be served before `k`.

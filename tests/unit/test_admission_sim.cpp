@@ -375,13 +375,12 @@ TEST(AdmissionSimulation, SkewedOverloadProtectsWellBehavedKeys) {
       r.wb_p99_ms, base.wb_p99_ms, 100 * r.wb_admitted, 100 * r.hot_fast_rejects,
       r.hot_reject_p99_ms, r.hot_admitted_rate, r.goodput, 100 * r.goodput / best_throughput());
   EXPECT_GE(r.wb_admitted, 0.999);
-  // bench/overload.sh asks for at most 2x. In this model the well-behaved
-  // keys pay, under overload, for the third transaction in the database that
-  // keeps both cores busy across the proxy's hops (s(3) is 1.6x s(2)) plus
-  // the wait for the next freed slot: 2.0-2.2x of their unloaded p99, with
-  // the limit at its best for throughput. Held to 2.5x here, so that the
-  // trade is visible in the printed figures and bounded.
-  EXPECT_LE(r.wb_p99_ms, 2.5 * base.wb_p99_ms);
+  // bench/overload.sh asks for at most 2x. The well-behaved keys pay, under
+  // overload, for the third transaction in the database that keeps both
+  // cores busy across the proxy's hops (s(3) is 1.6x s(2)) and for the wait
+  // for the next freed slot; their bursts go ahead of the hot key (light-key
+  // credit, fair_queue.h). 1.5-1.65x over five seeds; 2.2x without the credit.
+  EXPECT_LE(r.wb_p99_ms, 2.0 * base.wb_p99_ms);
   EXPECT_GE(r.hot_fast_rejects, 0.99);
   EXPECT_LE(r.hot_reject_p99_ms, 5.0);
   EXPECT_GE(r.goodput, 0.9 * best_throughput());
