@@ -140,7 +140,9 @@ struct AdmissionController::Impl {
     return capacity.rate(now) * ks.weight() / weights;
   }
 
-  void refresh_standing(KeyId k, uint64_t now) {
+  // Re-reads key k's CoDel state and its rates against its share: whether
+  // its queue is standing, and whether it is light.
+  void refresh_key(KeyId k, uint64_t now) {
     KeyState& ks = fq.key(k);
     ks.codel.check(now, interval_us(), ks.queue.empty());
     const double share = fair_share(k, now);
@@ -153,7 +155,7 @@ struct AdmissionController::Impl {
     KeyState& ks = fq.key(k);
     const bool was = ks.codel.standing;
     ks.codel.on_wait(wait_us, now, target_us(), interval_us());
-    if (ks.codel.standing != was) refresh_standing(k, now);
+    if (ks.codel.standing != was) refresh_key(k, now);
   }
 
   bool predicted_late(KeyId k, uint64_t now) const {
@@ -206,7 +208,7 @@ struct AdmissionController::Impl {
     for (size_t i = active.size(); i-- > 0;) {
       const KeyId k = active[i];
       KeyState& ks = fq.key(k);
-      refresh_standing(k, now);
+      refresh_key(k, now);
       while (!ks.queue.empty()) {
         const Waiter& w = ks.queue.front();
         RejectReason r;
@@ -285,7 +287,7 @@ Verdict AdmissionController::request(KeyId key, uint64_t now_us, TicketId& ticke
   ++m.requests;
   ks.demand.add(now_us);
   ticket = 0;
-  m.refresh_standing(key, now_us);
+  m.refresh_key(key, now_us);
 
   if (!m.paused && ks.queue.empty() && ks.has_room() && m.running < m.limit() &&
       !m.fq.someone_ahead_of(key)) {

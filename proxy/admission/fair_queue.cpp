@@ -118,8 +118,8 @@ double FairQueue::start_tag(KeyId k) const { return std::max(keys_[k].finish_tag
 bool FairQueue::before(KeyId a, KeyId b) const {
   const KeyState& x = keys_[a];
   const KeyState& y = keys_[b];
-  const double fx = x.finish_tag - (x.light ? kLightCredit / x.weight() : 0.0);
-  const double fy = y.finish_tag - (y.light ? kLightCredit / y.weight() : 0.0);
+  const double fx = x.finish_tag - x.credit();
+  const double fy = y.finish_tag - y.credit();
   if (fx != fy) return fx < fy;
   return x.charged_seq < y.charged_seq;
 }
@@ -152,7 +152,7 @@ void FairQueue::charge(KeyId k) {
   // A light key was ordered by its tag less its credit; V moves by that much
   // only, or the credit would pull V past the other keys' tags and reset
   // their place (and with it the weights) to V.
-  vtime_ = std::max(vtime_, start - (ks.light ? kLightCredit / ks.weight() : 0.0));
+  vtime_ = std::max(vtime_, start - ks.credit());
 }
 
 }  // namespace pgs::admission

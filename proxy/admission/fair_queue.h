@@ -109,6 +109,8 @@ struct KeyState {
 
   bool has_room() const { return policy.max_concurrency == 0 || running < policy.max_concurrency; }
   double weight() const { return policy.weight == 0 ? 1.0 : static_cast<double>(policy.weight); }
+  // Virtual time a light key is ordered ahead by (see the top); 0 if not light.
+  double credit() const;
 };
 
 class FairQueue {
@@ -152,5 +154,7 @@ class FairQueue {
   double vtime_ = 0;
   uint64_t charges_ = 0;
 };
+
+inline double KeyState::credit() const { return light ? FairQueue::kLightCredit / weight() : 0.0; }
 
 }  // namespace pgs::admission

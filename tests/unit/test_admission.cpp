@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy/admission/admission.h"
+#include "proxy/admission/fair_queue.h"
 #include "proxy/admission/rate_meter.h"
 #include "tests/unit/test_admission_util.h"
 
@@ -227,49 +228,59 @@ TEST(AdmissionFairness, WorkConservingUpToTheKeysOwnLimit) {
   EXPECT_EQ(request(ac2, other, 0).verdict, Verdict::Queued);
 }
 
-TEST(AdmissionFairness, IdleKeyDoesNotBankCredit) {
-  Settings s = static_settings(1);
-  s.codel_target_ms = 1'000'000;
-  AdmissionController ac(s);
-  const KeyId busy = ac.key("busy", policy(0, 1, 64, 1'000'000));
-  const KeyId idle = ac.key("idle", policy(0, 1, 64, 1'000'000));
+// A limit-1 database with no shedding and no timeouts in reach, where key
+// `first` has run alone for `solo_rounds` contest rounds (1 ms each) before
+// key `second` shows up.
+struct SecondKeyArrives {
+  explicit SecondKeyArrives(int solo_rounds) : ac(no_shedding()) {
+    first = ac.key("first", policy(0, 1, 64, 1'000'000));
+    second = ac.key("second", policy(0, 1, 64, 1'000'000));
+    EXPECT_EQ(request(ac, first, now).verdict, Verdict::Admit);
+    running_key = first;
+    (void)contest(ac, {first}, solo_rounds, now, running_key);
+  }
+  static Settings no_shedding() {
+    Settings s = static_settings(1);
+    s.codel_target_ms = 1'000'000;
+    return s;
+  }
+
+  AdmissionController ac;
+  KeyId first = 0;
+  KeyId second = 0;
   uint64_t now = 0;
-  ASSERT_EQ(request(ac, busy, now).verdict, Verdict::Admit);
-  KeyId running_key = busy;
-  // 200 admissions for `busy` alone, some by waiting, some at once.
-  (void)contest(ac, {busy}, 200, now, running_key);
-  // Now `idle` wakes up: it gets its turn at once and, being light (admitted
-  // below its share), its three admissions of credit; then the two
+  KeyId running_key = 0;
+};
+
+TEST(AdmissionFairness, IdleKeyDoesNotBankCredit) {
+  // 200 admissions for `first` alone, some by waiting, some at once.
+  SecondKeyArrives t(200);
+  // Now `second` wakes up: it gets its turn at once and, being light
+  // (admitted below its share), its admissions of credit; then the two
   // alternate. It does not get 200 in a row.
-  const auto wins = contest(ac, {busy, idle}, 40, now, running_key);
+  const auto wins = contest(t.ac, {t.first, t.second}, 40, t.now, t.running_key);
   EXPECT_GE(wins[1], 20);
-  EXPECT_LE(wins[1], 20 + 3);
+  EXPECT_LE(wins[1], 20 + static_cast<int>(FairQueue::kLightCredit));
 }
 
 // A quiet key's burst goes ahead of a flooding key's waiters: the quiet key
 // is light and has credit, the flooding key is over its share and has none.
 // Plain SFQ would interleave them (quiet, flood, quiet, flood, quiet).
 TEST(AdmissionFairness, QuietKeysBurstGoesAheadOfTheFloodingKey) {
-  Settings s = static_settings(1);
-  s.codel_target_ms = 1'000'000;
-  AdmissionController ac(s);
-  const KeyId flood = ac.key("flood", policy(0, 1, 64, 1'000'000));
-  const KeyId quiet = ac.key("quiet", policy(0, 1, 64, 1'000'000));
-  uint64_t now = 0;
-  ASSERT_EQ(request(ac, flood, now).verdict, Verdict::Admit);
-  KeyId running_key = flood;
   // The flooding key alone, 1000/s for 2 s: well over half of the database.
-  (void)contest(ac, {flood}, 2000, now, running_key);
+  SecondKeyArrives t(2000);
+  const KeyId flood = t.first;
+  const KeyId quiet = t.second;
   // A burst of 3 from the quiet key while `flood` has 3 waiting.
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(request(t.ac, quiet, t.now).verdict, Verdict::Queued);
+  while (t.ac.snapshot().keys[flood].queued_now < 3) (void)request(t.ac, flood, t.now);
   std::vector<KeyId> order;
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(request(ac, quiet, now).verdict, Verdict::Queued);
-  while (ac.snapshot().keys[flood].queued_now < 3) (void)request(ac, flood, now);
   for (int i = 0; i < 4; ++i) {
-    now += kMs;
-    ac.finish(running_key, now);
-    const auto out = poll(ac, now);
+    t.now += kMs;
+    t.ac.finish(t.running_key, t.now);
+    const auto out = poll(t.ac, t.now);
     ASSERT_EQ(out.size(), 1u);
-    running_key = out[0].key;
+    t.running_key = out[0].key;
     order.push_back(out[0].key);
   }
   EXPECT_EQ(order, (std::vector<KeyId>{quiet, quiet, quiet, flood}));
