@@ -12,7 +12,8 @@
 # Steps: start a throwaway PostgreSQL; create roles app1..app4 (password
 # "app"); calibrate a CPU-bound query of ~6 ms (SELECT count(*) FROM
 # generate_series(1, N)) and the capacity (the best pgbench TPS at 2..8
-# clients, directly); then, for every scenario and target, run bench/loadgen
+# clients, directly); then, in every round, check the capacity again at that
+# client count (the round's offered rates are multiples of this check); then, for every scenario and target, run bench/loadgen
 # (open loop, Poisson arrivals, one connection pool per app server, latency
 # from the intended arrival time), check the capacity again after each run
 # (a run's goodput is set against the checks just before and after it), and
@@ -221,7 +222,10 @@ for c in 2 4 6 8; do
 done
 log "capacity: $CAPACITY queries/s (best at $CAP_CLIENTS clients); query: $QUERY (${QUERY_LAT} ms alone)"
 
-rate() { awk -v c="$CAPACITY" -v f="$1" 'BEGIN { printf "%.1f", c * f }'; }
+# The offered rates are multiples of RATE_BASE: the calibration's best until
+# the first round, then each round's own capacity check (below).
+RATE_BASE=$CAPACITY
+rate() { awk -v c="$RATE_BASE" -v f="$1" 'BEGIN { printf "%.1f", c * f }'; }
 
 # Keys of each scenario: NAME:USER:PASSWORD:APPLICATION_NAME:RATE:POOL.
 scenario_keys() {
@@ -466,7 +470,11 @@ print("%s (%d polls, %d failed)" % (seen, d["polls"], d["errors"]))' "$out.alert
 # calibrated client count before every round and after every run. Each run's
 # goodput is set against the mean of the checks just before and just after it
 # (SCENARIO.TARGET.capacity holds both); the figure quoted as "the capacity"
-# is the median of the calibration's best and all checks.
+# is the median of the calibration's best and all checks. The offered rates
+# of a round are multiples of the check before it, not of the calibration:
+# "3x capacity" must mean 3x what the database does at that time, and when the
+# host slowed by a third after calibrating, the well-behaved keys' 0.1x had
+# become 0.16x and the flood 5x.
 CAP_CHECKS=()
 for ((round = 1; round <= REPEAT; round++)); do
   if ((REPEAT > 1)); then
@@ -479,6 +487,7 @@ for ((round = 1; round <= REPEAT; round++)); do
   log "capacity check: $CAP_CLIENTS clients -> $tps queries/s"
   CAP_CHECKS+=("$tps")
   echo "$tps" > "$RUN_DIR/capacity.txt"
+  RATE_BASE=$tps
   for scenario in baseline skewed even; do
     has_scenario "$scenario" || continue
     for target in direct pgbouncer pgbouncer-tuned pgsluice; do
@@ -514,7 +523,7 @@ fi
   machine_summary
   echo "- Command: \`$COMMAND\`"
   echo "- Query: \`$QUERY\` (N calibrated to ~$QUERY_MS ms on one idle connection: ${QUERY_LAT} ms; steps: $(tr '\n' ';' < "$CAL" | sed 's/;$//; s/;/; /g'))"
-  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and ${#CAP_CHECKS[@]} checks at $CAP_CLIENTS clients, one before each round and one after each run (${CAP_CHECKS[*]/%//s}). **Each run's goodput/capacity is over the mean of the two checks just before and after it**, since the machine's speed drifts within minutes; the offered rates are multiples of the calibration's best"
+  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and ${#CAP_CHECKS[@]} checks at $CAP_CLIENTS clients, one before each round and one after each run (${CAP_CHECKS[*]/%//s}). **Each run's goodput/capacity is over the mean of the two checks just before and after it**, since the machine's speed drifts within minutes; **the offered rates of each round are multiples of the check before that round** (without rounds: of the first check)"
 } > "$WORK_DIR/meta.md"
 
 # The skew alerts pgsluice raised in each scenario, appended to the section.

@@ -117,7 +117,8 @@ def rounds_table(runs, rounds, capacity):
             chosen = json.load(f)
     out = [f"**Every round** ({rounds} rounds; the tables above show, for each target, its round with the median "
            "goodput/capacity in the skewed scenario, marked \*, in every scenario). Goodput is over the mean of the "
-           "capacity checks just before and after the run (in brackets); the check before each round: "
+           "capacity checks just before and after the run (in brackets); the check before each round, of which "
+           "that round's offered rates are multiples: "
            f"{', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
            "(skewed) or all keys (even: none is well-behaved, the column shows the worst key), p99 over the "
            "unloaded p99 of the same round's baseline on the same target.", "",
