@@ -33,7 +33,8 @@
 //    (running at the limit for at least half the interval) and latency is
 //    within tolerance, step up by max(1, limit/8), measure throughput there,
 //    and keep the step only if throughput rose by >= 3%; otherwise step back
-//    and wait before trying again (1 s, doubling to 8 s). So the limit grows
+//    and wait before trying again (1 s, doubling to 8 s; back to 1 s after a
+//    decrease, whose lower level the failed probes said nothing about). So the limit grows
 //    only while it buys throughput, and never while demand is below it.
 //  * Probe down too, when latency is >= 1.25 x base and the database holds a
 //    queue of its own: keep the lower level if throughput fell by less than
@@ -167,6 +168,10 @@ void LimitController::decrease(double factor, uint64_t now_us) {
   probe_ = Probe::None;
   next_dir_ = Probe::Down;
   next_down_us_ = now_us;
+  // The back-off counts failed up-probes from the level we are leaving; below
+  // it a step up is likely to pay again. Keeping it would hold the limit low
+  // for up to 8 s after a short slow spell of the host.
+  up_backoff_us_ = kUpBackoffMinUs;
   next_up_us_ = now_us + up_backoff_us_;
   set_limit(std::min(scaled, limit_ > 0 ? limit_ - 1 : 0), now_us);
 }
