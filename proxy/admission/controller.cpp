@@ -20,7 +20,10 @@
 //    then every 30 s it pins the limit to min_limit for one measured interval
 //    (plus one to drain), then restores the limit. That costs about 0.2 s of
 //    reduced concurrency per 30 s. Down-probes (below) add fresh low samples
-//    in between.
+//    in between. A minimum only ever learns that latency fell; when it rises
+//    for good (the host slows: bench/overload.sh met 16% steal for 16 s) the
+//    limit falls to min_limit, and if latency stays above tolerance there for
+//    5 intervals, that latency becomes the base.
 //  * Recent latency is an EWMA (alpha 0.5) of interval means; it is reset to
 //    the first measurement after a limit change so that one level's latency
 //    is never blamed on the next one.
@@ -77,6 +80,7 @@ constexpr uint64_t kUpBackoffMinUs = 1'000'000;
 constexpr uint64_t kUpBackoffMaxUs = 8'000'000;
 constexpr uint64_t kDownBackoffUs = 4'000'000;
 constexpr uint64_t kSparseIntervalUs = 10'000'000;  // give up on a sample-starved interval
+constexpr uint32_t kStaleBaseIntervals = 5;  // at min_limit and over tolerance this long: re-base
 
 uint32_t step_of(uint32_t limit) { return std::max<uint32_t>(1, limit / 8); }
 
@@ -241,6 +245,22 @@ bool LimitController::maybe_update(uint64_t now_us) {
     }
   }
   if (transition) return false;
+
+  // At min_limit pgsluice cannot make the database any less contended, so a
+  // latency that stays above tolerance there says the floor itself moved up
+  // (the host slowed, other load arrived): re-base on it. Otherwise every
+  // interval "decreases" to the same minimum and no up-probe can start while
+  // the spell lasts, though a higher limit may still buy throughput. The
+  // up-probe's throughput test still decides whether it does.
+  const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
+  const bool over = base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get();
+  stale_base_intervals_ = (over && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
+  if (stale_base_intervals_ >= kStaleBaseIntervals) {
+    stale_base_intervals_ = 0;
+    base_.reset();
+    base_.update(now_us, recent_us_, kBaseWindowUs);
+    next_up_us_ = std::min(next_up_us_, now_us);
+  }
 
   if (congested) {
     decrease(kCongestionBeta, now_us);
