@@ -37,8 +37,9 @@
 //    within tolerance, step up by max(1, limit/8), measure throughput there,
 //    and keep the step only if throughput rose by >= 3%; otherwise step back
 //    and wait before trying again (1 s, doubling to 8 s; back to 1 s after a
-//    decrease, whose lower level the failed probes said nothing about). So the limit grows
-//    only while it buys throughput, and never while demand is below it.
+//    decrease, whose lower level the failed probes said nothing about). So
+//    the limit grows only while it buys throughput, and never while demand
+//    is below it.
 //  * Probe down too, when latency is >= 1.25 x base and the database holds a
 //    queue of its own: keep the lower level if throughput fell by less than
 //    2% (the same work at lower latency). When latency is near base, going
@@ -252,9 +253,11 @@ bool LimitController::maybe_update(uint64_t now_us) {
   // interval "decreases" to the same minimum and no up-probe can start while
   // the spell lasts, though a higher limit may still buy throughput. The
   // up-probe's throughput test still decides whether it does.
+  auto over_tolerance = [&] {
+    return base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get();
+  };
   const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
-  const bool over = base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get();
-  stale_base_intervals_ = (over && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
+  stale_base_intervals_ = (over_tolerance() && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
   if (stale_base_intervals_ >= kStaleBaseIntervals) {
     stale_base_intervals_ = 0;
     base_.reset();
@@ -264,7 +267,7 @@ bool LimitController::maybe_update(uint64_t now_us) {
 
   if (congested) {
     decrease(kCongestionBeta, now_us);
-  } else if (base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get()) {
+  } else if (over_tolerance()) {
     decrease(settings_.latency_tolerance * base_.get() / recent_us_, now_us);
   } else if (!saturated) {
     // Demand is below the limit: nothing to learn about a higher one.
