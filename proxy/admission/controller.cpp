@@ -121,7 +121,7 @@ LimitController::LimitController(const Settings& s) { configure(s, true); }
 
 void LimitController::configure(const Settings& s, bool restart) {
   settings_ = s;
-  const uint32_t lo = std::max<uint32_t>(1, s.min_limit);
+  const uint32_t lo = floor_limit();
   const uint32_t hi = std::max(lo, s.max_limit);
   const uint32_t want = restart ? s.initial_limit : limit_;
   const uint32_t l = std::clamp(want, lo, hi);
@@ -158,7 +158,7 @@ void LimitController::on_running(uint64_t now_us, uint32_t running) {
 }
 
 void LimitController::set_limit(uint32_t l, uint64_t now_us) {
-  const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
+  const uint32_t lo = floor_limit();
   l = std::clamp(l, lo, std::max(lo, settings_.max_limit));
   if (l == limit_) return;
   on_running(now_us, running_);  // time so far counts against the old limit
@@ -235,7 +235,7 @@ bool LimitController::maybe_update(uint64_t now_us) {
     return limit_ != before;
   }
   if (now_us >= relearn_at_us_) {
-    const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
+    const uint32_t lo = floor_limit();
     relearn_at_us_ = now_us + kRelearnPeriodUs;
     if (limit_ > lo) {
       relearning_ = true;
@@ -256,7 +256,7 @@ bool LimitController::maybe_update(uint64_t now_us) {
   auto over_tolerance = [&] {
     return base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get();
   };
-  const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
+  const uint32_t lo = floor_limit();
   stale_base_intervals_ = (over_tolerance() && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
   if (stale_base_intervals_ >= kStaleBaseIntervals) {
     stale_base_intervals_ = 0;
@@ -319,7 +319,7 @@ void LimitController::decide(uint64_t now_us, double tput) {
   }
   const double ratio = base_.get() > 0 ? recent_us_ / base_.get() : 1.0;
   const double queue = static_cast<double>(limit_) * (1.0 - 1.0 / std::max(ratio, 1.0));
-  const uint32_t lo = std::max<uint32_t>(1, settings_.min_limit);
+  const uint32_t lo = floor_limit();
   const bool down_ok = ratio >= kDownRatio && queue >= kDownQueue && limit_ > lo && now_us >= next_down_us_;
   const bool up_ok = limit_ < settings_.max_limit && now_us >= next_up_us_;
   if (down_ok && (next_dir_ == Probe::Down || !up_ok)) {

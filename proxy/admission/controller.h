@@ -2,6 +2,7 @@
 // the design and its justification are at the top of controller.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "proxy/admission/admission.h"
@@ -61,6 +62,7 @@ class LimitController {
  private:
   enum class Probe { None, Up, Down };
 
+  uint32_t floor_limit() const { return std::max<uint32_t>(1, settings_.min_limit); }
   void set_limit(uint32_t l, uint64_t now_us);
   void decrease(double factor, uint64_t now_us);
   void start_probe(Probe dir, uint64_t now_us);

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <numeric>
 #include <queue>
 #include <random>
 #include <unordered_map>
@@ -114,6 +115,16 @@ class Simulation {
   }
   uint32_t max_running_over_limit() const { return over_limit_; }
   const std::vector<std::pair<uint64_t, uint32_t>>& limit_trace() const { return limit_trace_; }
+  // Seconds spent at each limit (index; limits above 19 count as 19) in [from, until).
+  std::vector<double> seconds_at_limit(uint64_t from, uint64_t until = UINT64_MAX) const {
+    std::vector<double> at(20, 0);
+    for (size_t i = 1; i < limit_trace_.size(); ++i) {
+      const auto [t, l] = limit_trace_[i - 1];
+      if (t < from || t >= until) continue;
+      at[std::min<uint32_t>(l, 19)] += static_cast<double>(limit_trace_[i].first - t) / 1e6;
+    }
+    return at;
+  }
   uint64_t finished_between(uint64_t from, uint64_t to) const {
     return static_cast<uint64_t>(std::count_if(finish_times_.begin(), finish_times_.end(),
                                                [&](uint64_t t) { return t >= from && t < to; }));
@@ -284,6 +295,14 @@ double best_throughput() {
   return best;
 }
 
+void print_seconds_at(const char* what, const std::vector<double>& seconds_at) {
+  std::printf("%s:", what);
+  for (size_t l = 0; l < seconds_at.size(); ++l) {
+    if (seconds_at[l] > 0) std::printf(" %zu: %.2f", l, seconds_at[l]);
+  }
+  std::printf("\n");
+}
+
 TEST(AdmissionSimulation, ModelHasItsBestAtThree) {
   std::printf("[model] throughput at limit 1..6:");
   for (uint32_t l = 1; l <= 6; ++l) std::printf(" %.0f", model_throughput(l));
@@ -315,18 +334,7 @@ TEST(AdmissionSimulation, StepSettlesNearBestThroughput) {
   }
   std::printf("[sim a] limit after settling in [%u, %u]; goodput %.1f/s (best static limit %.1f/s)\n", worst,
               hi_limit, sim.goodput(), best_throughput());
-  std::vector<double> seconds_at(20, 0);  // after settling, by limit
-  const auto& trace = sim.limit_trace();
-  for (size_t i = 1; i < trace.size(); ++i) {
-    if (trace[i - 1].first < step + 2 * kSec) continue;
-    seconds_at[std::min<uint32_t>(trace[i - 1].second, 19)] +=
-        static_cast<double>(trace[i].first - trace[i - 1].first) / 1e6;
-  }
-  std::printf("[sim a] seconds at each limit:");
-  for (size_t l = 0; l < seconds_at.size(); ++l) {
-    if (seconds_at[l] > 0) std::printf(" %zu: %.2f", l, seconds_at[l]);
-  }
-  std::printf("\n");
+  print_seconds_at("[sim a] seconds at each limit", sim.seconds_at_limit(step + 2 * kSec));
   for (uint64_t w = step + 2 * kSec; w < step + 8 * kSec; w += kSec) {
     const double x = static_cast<double>(sim.finished_between(w, w + kSec));
     std::printf("[sim a]   %.0f-%.0f s: %.0f/s\n", static_cast<double>(w) / 1e6,
@@ -365,18 +373,7 @@ TEST(AdmissionSimulation, LimitRecoversSoonAfterASlowSpell) {
   std::printf("[sim a2] limit %u before the spell, cut to %u at %.2f s, up again at %.2f s (spell %.1f-%.1f s)\n",
               before, lowest, static_cast<double>(cut_at) / 1e6, static_cast<double>(back_at) / 1e6,
               static_cast<double>(spell) / 1e6, static_cast<double>(spell_end) / 1e6);
-  std::vector<double> seconds_at(20, 0);
-  const auto& trace = sim.limit_trace();
-  for (size_t i = 1; i < trace.size(); ++i) {
-    if (trace[i - 1].first < spell_end) continue;
-    seconds_at[std::min<uint32_t>(trace[i - 1].second, 19)] +=
-        static_cast<double>(trace[i].first - trace[i - 1].first) / 1e6;
-  }
-  std::printf("[sim a2] seconds at each limit after the spell:");
-  for (size_t l = 0; l < seconds_at.size(); ++l) {
-    if (seconds_at[l] > 0) std::printf(" %zu: %.2f", l, seconds_at[l]);
-  }
-  std::printf("\n");
+  print_seconds_at("[sim a2] seconds at each limit after the spell", sim.seconds_at_limit(spell_end));
   ASSERT_LT(lowest, before) << "the spell did not cut the limit: the test shows nothing";
   ASSERT_NE(back_at, 0u) << "the limit never grew again";
   EXPECT_LE(back_at, std::max(cut_at, spell_end) + 3 * kSec / 2);
@@ -397,15 +394,10 @@ TEST(AdmissionSimulation, LongSlowSpellDoesNotPinTheLimitAtItsMinimum) {
   sim.run({{end, {hi, hi, hi, hi}}}, 1 * kSec);
 
   const uint32_t lo = std::max<uint32_t>(1, s.min_limit);
-  double at_min = 0, total = 0;
-  const auto& trace = sim.limit_trace();
-  for (size_t i = 1; i < trace.size(); ++i) {
-    const uint64_t t = trace[i - 1].first;
-    if (t < spell + 2 * kSec || t >= spell_end) continue;  // from 2 s into the spell to its end
-    const double dt = static_cast<double>(trace[i].first - t) / 1e6;
-    total += dt;
-    if (trace[i - 1].second <= lo) at_min += dt;
-  }
+  // From 2 s into the spell to its end.
+  const std::vector<double> seconds_at = sim.seconds_at_limit(spell + 2 * kSec, spell_end);
+  const double at_min = std::accumulate(seconds_at.begin(), seconds_at.begin() + lo + 1, 0.0);
+  const double total = std::accumulate(seconds_at.begin(), seconds_at.end(), 0.0);
   const double during = static_cast<double>(sim.finished_between(spell + 2 * kSec, spell_end)) / 6.0;
   const double after = static_cast<double>(sim.finished_between(spell_end + 2 * kSec, end)) / 2.0;
   std::printf("[sim a3] 2-8 s into the spell: %.2f of %.2f s at the minimum limit %u, %.0f/s; "
