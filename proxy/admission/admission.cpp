@@ -12,7 +12,10 @@
 //    weight / weight of the keys with waiters (the margin absorbs the
 //    wander of a smoothed rate), or more than 8 of its transactions wait (a
 //    closed-loop client, an app server's pool, cannot send faster than it
-//    is served: its backlog, not its rate, shows the excess). A key under
+//    is served: its backlog, not its rate, shows the excess) while other
+//    keys get at least kContested of the admissions. A pool alone (pgbench,
+//    one app server) has no share to exceed and nobody to protect: its
+//    backlog is its own pool, bounded, and waits its turn. A key under
 //    its share is never treated as standing, so it is never shed, and never
 //    refused early unless its queue really could not start within
 //    queue_timeout_ms.
@@ -54,6 +57,10 @@ constexpr double kOverShare = 1.5;
 // whose pool holds every connection in pgsluice's queue sends no more than
 // it is served, so its demand looks like its share; the backlog shows it.
 constexpr size_t kBacklogWaiters = 8;
+// The backlog test applies only while the other keys get at least this
+// fraction of the database's admissions; below it a key's backlog delays
+// nobody but itself, and refusing a closed loop buys nothing but errors.
+constexpr double kContested = 0.05;
 // A key admitted at less than this fraction of its fair share is light: its
 // bursts get a little credit in the fair queue (fair_queue.h). Not 1: keys at
 // their share (even overload) wander around it and would take turns
@@ -95,6 +102,7 @@ struct AdmissionController::Impl {
   uint32_t queued = 0;
   uint32_t seq = 0;
   RateMeter throughput;
+  RateMeter admissions;  // of every key
   BacklogRate capacity;  // completions per second while tickets wait
   RecentMax contenders;  // the weight of the keys with waiters, at its most recently
   uint64_t requests = 0;
@@ -147,8 +155,11 @@ struct AdmissionController::Impl {
     ks.codel.check(now, interval_us(), ks.queue.empty());
     const double share = fair_share(k, now);
     ks.light = share > 0 && ks.served.rate(now) < share * kLightShare;
+    const double all = admissions.rate(now);
+    const bool contested = all - ks.served.rate(now) >= all * kContested && all > 0;
     ks.standing = ks.codel.standing && share > 0 &&
-                  (ks.demand.rate(now) > share * kOverShare || ks.queue.size() > kBacklogWaiters);
+                  (ks.demand.rate(now) > share * kOverShare ||
+                   (contested && ks.queue.size() > kBacklogWaiters));
   }
 
   void wait_sample(KeyId k, uint64_t wait_us, uint64_t now) {
@@ -181,6 +192,7 @@ struct AdmissionController::Impl {
     ++ks.counters.admitted;
     ++admitted;
     ks.served.add(now);
+    admissions.add(now);
     fq.charge(k);
     ctrl.on_running(now, running);
   }

@@ -208,6 +208,107 @@ TEST(AdmissionCodel, WellBehavedKeyIsNeverShed) {
   EXPECT_NEAR(s.throughput, 333, 20);
 }
 
+// App servers as the admission policy sees them: each a pool of `clients`
+// connections in a closed loop (a connection asks again as soon as its
+// transaction ends, or 0.5 ms after a refusal), each transaction taking `service`.
+// Returns, per pool, how many transactions ended refused.
+struct Pools {
+  struct Pool {
+    KeyId key;
+    uint32_t clients;
+    uint64_t every_us;  // 0: closed loop; else one request per this, if a connection is free
+    uint32_t busy = 0;  // connections with a transaction queued or running
+    uint64_t admitted = 0, rejected = 0;
+  };
+  AdmissionController ac;
+  std::vector<Pool> pools;
+  std::vector<std::pair<uint64_t, size_t>> running;  // finish time, pool
+  uint64_t service_us;
+
+  Pools(const Settings& s, uint64_t service) : ac(s), service_us(service) {}
+  size_t add(const char* name, uint32_t clients, uint64_t every_us = 0) {
+    pools.push_back(Pool{ac.key(name, policy()), clients, every_us});
+    return pools.size() - 1;
+  }
+  size_t of(KeyId k) const {
+    for (size_t i = 0; i < pools.size(); ++i) {
+      if (pools[i].key == k) return i;
+    }
+    return SIZE_MAX;
+  }
+  void run(uint64_t until) {
+    for (uint64_t now = 0; now < until; now += 500) {
+      for (size_t i = 0; i < running.size();) {
+        if (running[i].first <= now) {
+          Pool& p = pools[running[i].second];
+          ac.record_sample(service_us, false, now);
+          ac.finish(p.key, now);
+          --p.busy;
+          running[i] = running.back();
+          running.pop_back();
+        } else {
+          ++i;
+        }
+      }
+      for (size_t i = 0; i < pools.size(); ++i) {
+        Pool& p = pools[i];
+        const bool due = p.every_us == 0 || now % p.every_us == 0;
+        while (due && p.busy < p.clients) {
+          const Req r = request(ac, p.key, now);
+          if (r.verdict == Verdict::Reject) {
+            ++p.rejected;
+            break;  // it asks again at the next step
+          }
+          ++p.busy;
+          if (r.verdict == Verdict::Admit) {
+            ++p.admitted;
+            running.emplace_back(now + service_us, i);
+          }
+          if (p.every_us != 0) break;
+        }
+      }
+      for (const Outcome& o : poll(ac, now)) {
+        Pool& p = pools[of(o.key)];
+        if (o.admitted) {
+          ++p.admitted;
+          running.emplace_back(now + service_us, of(o.key));
+        } else {
+          ++p.rejected;
+          --p.busy;
+        }
+      }
+      ASSERT_LE(ac.running(), ac.limit());
+    }
+  }
+};
+
+// pgbench, or one app server alone, with more connections than the limit:
+// its backlog is its own pool, it cannot send faster than it is served, and
+// there is nobody to protect from it. Its transactions wait their turn
+// (about 17 / 300 per second = 57 ms here) and none is refused.
+TEST(AdmissionCodel, LonePoolLargerThanTheLimitWaitsAndIsNotShed) {
+  Pools db(static_settings(3), 10 * kMs);
+  const size_t app = db.add("app", 20);
+  db.run(5000 * kMs);
+  EXPECT_EQ(db.pools[app].rejected, 0u);
+  EXPECT_GT(db.pools[app].admitted, 1400u);  // ~300/s: the database stays busy
+  EXPECT_FALSE(db.ac.snapshot().keys[db.pools[app].key].standing);
+}
+
+// The same pool beside a light key (~10% of the database): now its backlog
+// is over its share, and its standing queue is cut. The light key is never
+// refused.
+TEST(AdmissionCodel, PoolOverItsShareBesideAnotherKeyIsShed) {
+  Pools db(static_settings(3), 10 * kMs);
+  const size_t app = db.add("app", 20);
+  const size_t calm = db.add("calm", 5, 31 * kMs);  // one request every 31 ms
+  db.run(5000 * kMs);
+  EXPECT_EQ(db.pools[calm].rejected, 0u);
+  EXPECT_GT(db.pools[calm].admitted, 140u);
+  EXPECT_GT(db.pools[app].rejected, 1000u);
+  EXPECT_TRUE(db.ac.snapshot().keys[db.pools[app].key].standing);
+}
+
 // The adaptive controller, directly: a closed loop where every running
 // transaction takes `latency(running)`.
 struct Loop {
