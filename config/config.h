@@ -90,7 +90,7 @@ struct LimitsSettings {
   ClientKey client_key = ClientKey::Address;
   uint32_t max_concurrency = 0;      // per key; 0 = no per-key limit. Range 0..10000
   uint32_t weight = 1;               // 1..1000
-  uint32_t max_queue = 64;           // 0..100000 (0: never wait)
+  uint32_t max_queue = 1000;         // 0..100000 (0: never wait)
   uint32_t queue_timeout_ms = 1000;  // 1..3600000
   std::map<std::string, ClientOverride> clients;  // by key value, e.g. "10.0.0.5" or "app1"
   // The timeout the applications themselves put on a query (driver or pool

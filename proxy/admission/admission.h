@@ -45,7 +45,7 @@ constexpr size_t kRejectReasons = 5;
 struct KeyPolicy {
   uint32_t max_concurrency = 0;    // most running at once for this key; 0 = no per-key limit
   uint32_t weight = 1;             // share of the database-wide limit when it is contended (>= 1)
-  uint32_t max_queue = 64;         // most waiting at once for this key; 0 = never wait
+  uint32_t max_queue = 1000;       // most waiting at once for this key; 0 = never wait
   uint32_t queue_timeout_ms = 1000;
 };
 

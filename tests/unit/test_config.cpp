@@ -657,7 +657,7 @@ void expect_default_limits(const Config& c) {
   EXPECT_EQ(c.limits.client_key, ClientKey::Address);
   EXPECT_EQ(c.limits.max_concurrency, 0u);
   EXPECT_EQ(c.limits.weight, 1u);
-  EXPECT_EQ(c.limits.max_queue, 64u);
+  EXPECT_EQ(c.limits.max_queue, 1000u);
   EXPECT_EQ(c.limits.queue_timeout_ms, 1000u);
   EXPECT_TRUE(c.limits.clients.empty());
   EXPECT_EQ(c.admission.mode, AdmissionMode::Off);
