@@ -1,6 +1,8 @@
 // Admission control through the real proxy: a transaction over its client's
 // limits waits or is rejected with ERROR 53300, and the connection stays usable.
 #include <future>
+#include <string>
+#include <vector>
 
 #include "harness.h"
 
@@ -82,6 +84,36 @@ TEST_F(Admission, WaitPastTheQueueTimeoutIsRejected) {
       << result_message(r.get());
   ASSERT_TRUE(exec_ok(a.get(), "COMMIT"));
   EXPECT_EQ(query_value(b.get(), "SELECT 4"), "4");
+}
+
+// One client (pgbench, one app server) alone, with more connections busy than
+// the database-wide limit: its transactions wait their turn and none is
+// refused. Its backlog is its own pool and delays nobody else; before
+// 404dfd0 more than 8 waiters counted as over its share and were shed.
+TEST_F(Admission, LonePoolLargerThanTheLimitWaitsItsTurn) {
+  ConfigBuilder cfg;
+  cfg.extra = "[limits]\nclient_key = \"user\"\nqueue_timeout_ms = 60000\n\n"
+              "[admission]\nmode = \"static\"\nmax_limit = 1\n";
+  ASSERT_TRUE(start_proxy(cfg));
+  constexpr int kConnections = 12;
+  constexpr int kTransactions = 6;
+  std::vector<Conn> conns;
+  for (int i = 0; i < kConnections; ++i) {
+    conns.push_back(connect_bench());
+    ASSERT_TRUE(conns.back()) << "connection " << i;
+  }
+  std::vector<std::future<std::string>> loops;
+  for (Conn& c : conns) {
+    PGconn* pc = c.get();
+    loops.push_back(std::async(std::launch::async, [pc] {
+      for (int t = 0; t < kTransactions; ++t) {
+        Result r = exec(pc, "SELECT pg_sleep(0.02)", 60s, true);
+        if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) return describe(r.get());
+      }
+      return std::string();
+    }));
+  }
+  for (auto& l : loops) EXPECT_EQ(l.get(), "");
 }
 
 }  // namespace
