@@ -20,6 +20,8 @@
 #   --pool-size N      pgsluice's pool_size (default 20); adaptive max_limit defaults to it
 #   --clients LIST     comma list of pgbench -c values (default 20,100)
 #   --scripts LIST     comma list of pgbench -b builtins (default tpcb-like,select-only)
+#   --adaptive LINES   extra [admission] lines for the adaptive instance, e.g.
+#                      'latency_tolerance = 3.0' (newline-separated; default none)
 #   --results FILE     Markdown file to update (default bench/RESULTS.md)
 #   --no-results       print the section, do not touch RESULTS.md
 #   --no-build         use the existing build (same as PGSLUICE_NO_BUILD=1)
@@ -31,6 +33,7 @@ DURATION=15 REPS=3 SCALE=10 POOL_SIZE=20 WRITE_RESULTS=1
 CLIENTS="20,100" SCRIPT_LIST="tpcb-like,select-only"
 RESULTS="$BENCH_DIR/RESULTS.md"
 JOBS=2
+ADAPTIVE_EXTRA=""
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -40,6 +43,7 @@ while [[ $# -gt 0 ]]; do
     --pool-size) POOL_SIZE=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
     --scripts) SCRIPT_LIST=$2; shift ;;
+    --adaptive) ADAPTIVE_EXTRA=$2; shift ;;
     --results) RESULTS=$2; shift ;;
     --no-results) WRITE_RESULTS=0 ;;
     --no-build) export PGSLUICE_NO_BUILD=1 ;;
@@ -81,6 +85,7 @@ start_variant() {  # NAME MODE
     echo
     echo "[admission]"
     echo "mode = \"$2\""
+    if [[ $2 == adaptive && -n $ADAPTIVE_EXTRA ]]; then echo "$ADAPTIVE_EXTRA"; fi
   } >> "$dir/pgsluice.toml"
   if [[ $2 == adaptive ]]; then
     ADMIN_PORT="$(free_port)"
@@ -198,7 +203,7 @@ section="$WORK_DIR/section.md"
        "three pgbench tables. pgsluice in transaction mode, pool_size $POOL_SIZE, client_key \"address\"" \
        "(all of pgbench is one key); \"off\" and \"adaptive\" differ only in \`[admission] mode\`, every" \
        "other setting is its default (adaptive: min_limit 2, max_limit = pool_size, latency_tolerance 2.0;" \
-       "max_queue 1000, queue_timeout_ms 1000)."
+       "max_queue 1000, queue_timeout_ms 1000)${ADAPTIVE_EXTRA:+, except in the adaptive instance: \`$(tr '\n' ';' <<<"$ADAPTIVE_EXTRA" | sed 's/;$//; s/;/; /g')\`}."
   echo "- Each row ran $REPS time(s), the targets in rotating order; figures are medians. Latency is" \
        "pgbench's per-transaction latency (\`-l\`), client side, queueing in pgsluice included." \
        "\"Limit\" is the adaptive instance's admission limit, sampled every second from /metrics" \
