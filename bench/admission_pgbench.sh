@@ -180,15 +180,7 @@ done
 # med SCRIPT CLIENTS TARGET COLUMN: median over the runs that ended well
 med() {
   awk -F'\t' -v s="$1" -v c="$2" -v t="$3" -v col="$4" \
-    '$2 == s && $3 == c && $4 == t && $13 == "ok" && $col != "nan" { print $col }' "$RUNS" |
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-                   else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-# shellcheck disable=SC2059  # the format is the argument by design
-fmt() { if [[ "$2" == nan || -z "$2" ]]; then echo "—"; else printf "$1" "$2"; fi; }
-ratio() {
-  if [[ "$1" == nan || "$2" == nan ]]; then echo "—"
-  else awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "—"; else printf "%.2f", a / b }'; fi
+    '$2 == s && $3 == c && $4 == t && $13 == "ok" && $col != "nan" { print $col }' "$RUNS" | median_of_lines
 }
 
 section="$WORK_DIR/section.md"

@@ -409,6 +409,24 @@ machine_summary() {  # Markdown bullet list describing this machine
   echo "- pgsluice: commit $rev"
 }
 
+# ------------------------------------------------------------- figures ----
+
+# The median of the numbers on stdin, one per line; "nan" if there are none.
+median_of_lines() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
+                  else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# fmt PRINTF_FORMAT VALUE: VALUE formatted, or "—" when it is missing or nan.
+# shellcheck disable=SC2059  # the format is the argument by design
+fmt() { if [[ "$2" == nan || -z "$2" ]]; then echo "—"; else printf "$1" "$2"; fi; }
+
+# ratio A B: A / B to two decimals, or "—" when either is nan or B is 0.
+ratio() {
+  if [[ "$1" == nan || "$2" == nan ]]; then echo "—"
+  else awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "—"; else printf "%.2f", a / b }'; fi
+}
+
 # ------------------------------------------ overload.sh additions (appended) ----
 
 # create_login_roles PASSWORD ROLE...: LOGIN roles (not superusers) that may

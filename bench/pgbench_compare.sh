@@ -211,24 +211,13 @@ fi
 # median FILTER_TARGET CLIENTS MODE COLUMN: median of a column over ok runs
 median() {
   awk -F'\t' -v t="$1" -v c="$2" -v m="$3" -v col="$4" \
-    '$4 == t && $2 == c && $3 == m && $8 == "ok" && $col != "nan" { print $col }' "$RUNS" |
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-                     else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    '$4 == t && $2 == c && $3 == m && $8 == "ok" && $col != "nan" { print $col }' "$RUNS" | median_of_lines
 }
 # CPU seconds per 10,000 transactions, per run, then the median.
 cpu_per_10k() {
   awk -F'\t' -v t="$1" -v c="$2" -v m="$3" \
     '$4 == t && $2 == c && $3 == m && $8 == "ok" && $7 != "nan" && $6 > 0 { print $7 / $6 * 10000 }' "$RUNS" |
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-                     else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-# shellcheck disable=SC2059  # the format is the argument by design
-fmt() {  # fmt PRINTF_FORMAT VALUE: "—" for missing values
-  if [[ "$2" == nan || -z "$2" ]]; then echo "—"; else printf "$1" "$2"; fi
-}
-ratio() {
-  if [[ "$1" == nan || "$2" == nan ]]; then echo "—"
-  else awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "—"; else printf "%.2f", a / b }'; fi
+    median_of_lines
 }
 
 SECTION_ID=pgbench_compare

@@ -89,8 +89,7 @@ for ((rep = 1; rep <= CPU_REPS; rep++)); do
 done
 med() {  # med CLIENTS MODE PROXY COLUMN
   awk -F'\t' -v c="$1" -v m="$2" -v t="$3" -v col="$4" '$1 == c && $2 == m && $3 == t { print $col }' "$cpu_rows" |
-    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-                   else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+    median_of_lines
 }
 echo
 echo "CPU per transaction without strace: pgbench -S -j 2 -T $CPU_SECS, $CPU_REPS runs per row, the proxies alternating; medians."

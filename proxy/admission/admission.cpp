@@ -156,7 +156,7 @@ struct AdmissionController::Impl {
     const double share = fair_share(k, now);
     ks.light = share > 0 && ks.served.rate(now) < share * kLightShare;
     const double all = admissions.rate(now);
-    const bool contested = all - ks.served.rate(now) >= all * kContested && all > 0;
+    const bool contested = all > 0 && all - ks.served.rate(now) >= all * kContested;
     ks.standing = ks.codel.standing && share > 0 &&
                   (ks.demand.rate(now) > share * kOverShare ||
                    (contested && ks.queue.size() > kBacklogWaiters));
