@@ -121,7 +121,9 @@ def rounds_table(runs, rounds, capacity):
            "that round's offered rates are multiples: "
            f"{', '.join(f'round {i + 1}: {c}/s' for i, c in enumerate(caps))}. Well-behaved = app2..app4 "
            "(skewed) or all keys (even: none is well-behaved, the column shows the worst key), p99 over the "
-           "unloaded p99 of the same round's baseline on the same target.", "",
+           "unloaded p99 of the same round's baseline on the same target. A run in which the hypervisor took "
+           f"{100 * NOISY_STEAL:.0f}% of the machine or more (steal) says so, and so does a p99 ratio whose "
+           "baseline ran through such steal: a slowed baseline makes every ratio to it look better.", "",
            "| scenario | target | " + " | ".join(f"round {r}" for r in range(1, rounds + 1)) + " |",
            "|---|---|" + "---:|" * rounds]
     for s in ("skewed", "even"):
@@ -137,18 +139,38 @@ def rounds_table(runs, rounds, capacity):
                 succ = min(100 * (k["success_ratio"] or 0) for k in keys) if keys else None
                 p99s = [k["latency_ms"]["p99"] for k in keys if k["latency_ms"]["p99"] is not None]
                 ratio = f"{max(p99s) / ref:.1f}x" if (p99s and ref and ref_t == t) else "—"
+                base_steal = steal_share(data.get(("baseline", ref_t)))
+                if ratio != "—" and base_steal >= NOISY_STEAL:
+                    ratio += f" (baseline steal {100 * base_steal:.0f}%)"
                 rej = [k["rejection_latency_ms"] for k in run["keys"] if k["rejection_latency_ms"]["count"]]
                 rej_txt = ""
                 if rej:
                     worst = max(rej, key=lambda x: x["p99"] or 0)
                     rej_txt = f", rejections p99 {rejection_p99(worst)}"
+                steal = steal_share(run)
+                steal_txt = f", steal {100 * steal:.0f}%" if steal >= NOISY_STEAL else ""
                 mark = "\*" if chosen.get(t) == r else ""
                 cells.append(f"{mark}goodput **{run['goodput_per_s'] / cap_of(run, capacity):.2f}** "
                              f"(of {cap_of(run, capacity):.0f}/s), success "
-                             f"{succ:.1f}%, p99 {ratio}{rej_txt}" if succ is not None else "—")
+                             f"{succ:.1f}%, p99 {ratio}{rej_txt}{steal_txt}" if succ is not None else "—")
             if any(c != "—" for c in cells):
                 out.append(f"| {s} | {TARGET_NAMES[t]} | " + " | ".join(cells) + " |")
     return out
+
+
+# A run (or the baseline a round's p99 ratios are taken against) in which the
+# hypervisor took this share of the machine or more is marked in the rounds
+# table: its figures say more about the host than about the target.
+NOISY_STEAL = 0.03
+
+
+def steal_share(run):
+    """Share of the machine's CPU time stolen by the hypervisor during a run's
+    measured window; 0 when the run has no CPU figures."""
+    w = run.get("_window") if run else None
+    if not w or w.get("wall", 0) <= 0:
+        return 0.0
+    return w["steal"] / (w["wall"] * (os.cpu_count() or 1))
 
 
 def ms(v):
@@ -295,7 +317,7 @@ def cpu_table(data, checks):
             gen_s = float(run.get("duration_s", 0)) + float(run.get("warmup_s", 0))
             gen_txt = f"{100 * gen / gen_s:.0f}%" if gen is not None and gen_s > 0 else "—"
             rows.append(f"| {s} | {TARGET_NAMES[t]} | {100 * w['busy'] / (w['wall'] * ncpu):.0f}% | "
-                        f"{100 * w['steal'] / (w['wall'] * ncpu):.0f}% | {pg_txt} | {proxy} | "
+                        f"{100 * steal_share(run):.0f}% | {pg_txt} | {proxy} | "
                         f"{gen_txt} | {eff_txt} |")
     if not rows:
         return []
