@@ -83,8 +83,6 @@ run() {  # run VARIANT MODE -> "tps cpu_per_10k"
     'BEGIN { if (n > 0 && t != "nan") printf "%.0f %.4f\n", t, (b - a) / n * 10000; else print "nan nan" }'
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 for v in A B; do run "$v" simple >/dev/null; done  # warm-up
 printf '%-9s %5s %9s %9s %7s %10s %10s %7s\n' mode pair "TPS A" "TPS B" "B/A" "CPU A" "CPU B" "B/A"
 for mode in "${MODES[@]}"; do
@@ -98,6 +96,6 @@ for mode in "${MODES[@]}"; do
     printf '%-9s %5s %9s %9s %7s %10s %10s %7s\n' "$mode" "$p" "${T[A]}" "${T[B]}" "$rt" "${C[A]}" "${C[B]}" "$rc"
     echo "$rt $rc" >> "$WORK_DIR/ratios-$mode"
   done
-  printf '%-9s %5s %9s %9s %7s %10s %10s %7s\n' "$mode" median "" "" "$(cut -d' ' -f1 "$WORK_DIR/ratios-$mode" | median)" \
-    "" "" "$(cut -d' ' -f2 "$WORK_DIR/ratios-$mode" | median)"
+  printf '%-9s %5s %9s %9s %7s %10s %10s %7s\n' "$mode" median "" "" "$(fmt %.3f "$(cut -d' ' -f1 "$WORK_DIR/ratios-$mode" | median_of_lines)")" \
+    "" "" "$(fmt %.3f "$(cut -d' ' -f2 "$WORK_DIR/ratios-$mode" | median_of_lines)")"
 done

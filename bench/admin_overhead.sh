@@ -437,8 +437,7 @@ failed_runs="$(awk -F'\t' '$14 != "ok"' "$RUNS" | wc -l)"
 scrape_total="$(awk -F'\t' '$4 == "B" { ok += $10; bad += $11 } END { printf "%d ok, %d failed", ok, bad }' "$RUNS")"
 dash_total="$(awk -F'\t' '$4 == "B" && $12 != "nan" { s += $12; n++ } END { printf "%d samples in %d runs", s, n }' "$RUNS")"
 median_col() {  # median_col VARIANT COLUMN -> median of a column over ok runs of VARIANT
-  awk -F'\t' -v v="$1" -v col="$2" '$4 == v && $14 == "ok" && $col != "nan" { print $col }' "$RUNS" | sort -g |
-    awk '{ x[NR] = $1 } END { if (NR) print (NR % 2) ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2; else print "nan" }'
+  awk -F'\t' -v v="$1" -v col="$2" '$4 == v && $14 == "ok" && $col != "nan" { print $col }' "$RUNS" | median_of_lines
 }
 load_cpu_med="$(median_col B 13)"
 load_share="$(awk -v c="$load_cpu_med" -v n="$(nproc)" -v d="$DURATION" 'BEGIN { if (c == "nan") print "—"; else printf "%.1f", 100 * c / (n * d) }')"

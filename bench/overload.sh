@@ -506,8 +506,7 @@ for ((round = 1; round <= REPEAT; round++)); do
 done
 RUN_DIR="$RUN_ROOT"
 CAL_CAPACITY=$CAPACITY
-CAPACITY="$(printf '%s\n' "$CAL_CAPACITY" "${CAP_CHECKS[@]}" | sort -g |
-            awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+CAPACITY="$(printf '%.1f' "$(printf '%s\n' "$CAL_CAPACITY" "${CAP_CHECKS[@]}" | median_of_lines)")"
 log "capacity for the report: $CAPACITY queries/s (calibration $CAL_CAPACITY, checks ${CAP_CHECKS[*]})"
 if ((REPEAT > 1)); then
   "$PYTHON" "$BENCH_DIR/overload_report.py" --runs "$RUN_ROOT" --rounds "$REPEAT" --select-median
