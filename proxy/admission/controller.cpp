@@ -22,8 +22,10 @@
 //    reduced concurrency per 30 s. Down-probes (below) add fresh low samples
 //    in between. A minimum only ever learns that latency fell; when it rises
 //    for good (the host slows: bench/overload.sh met 16% steal for 16 s) the
-//    limit falls to min_limit, and if latency stays above tolerance there for
-//    5 intervals, that latency becomes the base.
+//    limit falls to min_limit, and if latency stays above 1.25 x base there
+//    for 5 intervals, that latency becomes the base. The same rule replaces
+//    a base learned while the machine was quieter (at start-up, before the
+//    load arrived): at min_limit nothing pgsluice does lowers latency further.
 //  * Recent latency is an EWMA (alpha 0.5) of interval means; it is reset to
 //    the first measurement after a limit change so that one level's latency
 //    is never blamed on the next one.
@@ -81,7 +83,8 @@ constexpr uint64_t kUpBackoffMinUs = 1'000'000;
 constexpr uint64_t kUpBackoffMaxUs = 8'000'000;
 constexpr uint64_t kDownBackoffUs = 4'000'000;
 constexpr uint64_t kSparseIntervalUs = 10'000'000;  // give up on a sample-starved interval
-constexpr uint32_t kStaleBaseIntervals = 5;  // at min_limit and over tolerance this long: re-base
+constexpr uint32_t kStaleBaseIntervals = 5;  // at min_limit and this far above base this long: re-base
+constexpr double kStaleBaseRatio = 1.25;
 
 uint32_t step_of(uint32_t limit) { return std::max<uint32_t>(1, limit / 8); }
 
@@ -248,16 +251,18 @@ bool LimitController::maybe_update(uint64_t now_us) {
   if (transition) return false;
 
   // At min_limit pgsluice cannot make the database any less contended, so a
-  // latency that stays above tolerance there says the floor itself moved up
-  // (the host slowed, other load arrived): re-base on it. Otherwise every
-  // interval "decreases" to the same minimum and no up-probe can start while
-  // the spell lasts, though a higher limit may still buy throughput. The
+  // latency that stays well above the base there says the floor itself moved
+  // up (the host slowed, other load arrived, or the base was learned while the
+  // machine was quieter, as at start-up): re-base on it. Otherwise every
+  // interval "decreases" to the same minimum, or every step up is cut back,
+  // while the spell lasts, though a higher limit may still buy throughput. The
   // up-probe's throughput test still decides whether it does.
   auto over_tolerance = [&] {
     return base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get();
   };
+  const bool above_base = base_.get() > 0 && recent_us_ > kStaleBaseRatio * base_.get();
   const uint32_t lo = floor_limit();
-  stale_base_intervals_ = (over_tolerance() && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
+  stale_base_intervals_ = (above_base && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
   if (stale_base_intervals_ >= kStaleBaseIntervals) {
     stale_base_intervals_ = 0;
     base_.reset();

@@ -85,7 +85,7 @@ class LimitController {
   // Latency estimates.
   WindowedMin base_;  // uncontended latency: windowed min of interval means
   double recent_us_ = 0;
-  uint32_t stale_base_intervals_ = 0;  // consecutive intervals over tolerance at min_limit
+  uint32_t stale_base_intervals_ = 0;  // consecutive intervals well above base at min_limit
 
   // Throughput at the current level, measured over saturated intervals after
   // the first one (which still carries the previous level's work).
