@@ -257,12 +257,11 @@ bool LimitController::maybe_update(uint64_t now_us) {
   // interval "decreases" to the same minimum, or every step up is cut back,
   // while the spell lasts, though a higher limit may still buy throughput. The
   // up-probe's throughput test still decides whether it does.
-  auto over_tolerance = [&] {
-    return base_.get() > 0 && recent_us_ > settings_.latency_tolerance * base_.get();
-  };
-  const bool above_base = base_.get() > 0 && recent_us_ > kStaleBaseRatio * base_.get();
+  // A lambda, not a value: the re-base below changes the base it compares to.
+  auto above_base = [&](double ratio) { return base_.get() > 0 && recent_us_ > ratio * base_.get(); };
   const uint32_t lo = floor_limit();
-  stale_base_intervals_ = (above_base && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
+  stale_base_intervals_ =
+      (above_base(kStaleBaseRatio) && !congested && limit_ <= lo) ? stale_base_intervals_ + 1 : 0;
   if (stale_base_intervals_ >= kStaleBaseIntervals) {
     stale_base_intervals_ = 0;
     base_.reset();
@@ -272,7 +271,7 @@ bool LimitController::maybe_update(uint64_t now_us) {
 
   if (congested) {
     decrease(kCongestionBeta, now_us);
-  } else if (over_tolerance()) {
+  } else if (above_base(settings_.latency_tolerance)) {
     decrease(settings_.latency_tolerance * base_.get() / recent_us_, now_us);
   } else if (!saturated) {
     // Demand is below the limit: nothing to learn about a higher one.
