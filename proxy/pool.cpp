@@ -98,9 +98,13 @@ size_t Pool::connecting() const {
   return n;
 }
 
+size_t Pool::demand() const {
+  return waiters_.size() + (!have_params_ && !welcome_waiters_.empty() ? 1 : 0);
+}
+
 void Pool::try_launch() {
   if (worker_.draining()) return;
-  size_t demand = waiters_.size() + (!have_params_ && !welcome_waiters_.empty() ? 1 : 0);
+  const size_t demand = this->demand();
   size_t pending = connecting();
   while (pending < demand) {
     if (!db_.address_ok) {
@@ -203,11 +207,18 @@ void Pool::hand_out(ServerConnection* server) {
     c->attach_server(server);
     return;
   }
-  // Another user's pool of this database is starved: give it the slot.
-  for (auto& [name, pool] : db_.pools) {
-    if (pool.get() != this && pool->has_waiters()) {
-      server->close();
-      return;
+  // Another user's pool of this database is starved, its clients waiting
+  // with no slot left to open a connection for them: give it this one's slot.
+  // Only then. A pool that could still open a connection, or whose waiters a
+  // login in flight will serve, is not starved; closing for it would make
+  // this user's next transaction log in anew, and under load every such login
+  // (a backend fork and SCRAM, many times a query's CPU) starts the next one.
+  if (worker_.budget().in_use(db_.settings.name) >= db_.settings.pool_size) {
+    for (auto& [name, pool] : db_.pools) {
+      if (pool.get() != this && pool->starved()) {
+        server->close();
+        return;
+      }
     }
   }
   server->set_idle(now);

@@ -92,6 +92,8 @@ class Pool {
   void try_launch();
   void close_idle();  // all idle server connections (reload, drain)
   bool has_waiters() const { return !waiters_.empty() || !welcome_waiters_.empty(); }
+  // More clients wait than the logins in flight will serve.
+  bool starved() const { return demand() > connecting(); }
   // For the admin console.
   const std::vector<ServerConnection*>& servers() const { return servers_; }
   size_t idle_count() const { return idle_.size(); }
@@ -102,6 +104,7 @@ class Pool {
   static ClientSession* pop(std::list<ClientSession*>& queue);
   bool stale(ServerConnection* s, uint64_t now) const;
   size_t connecting() const;
+  size_t demand() const;  // server connections the waiting clients need
   void hand_out(ServerConnection* server);
   bool evict_idle_elsewhere();
   void fail_waiters(const proto::ErrorFields& error);

@@ -2,6 +2,7 @@
 // behind on a server connection another client gets next.
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -173,6 +174,77 @@ TEST_P(Pooling, ClientsQueueForTheOnlyServerConnection) {
   for (auto& t : threads) t.join();
   for (const auto& e : errors) ADD_FAILURE() << e;
   EXPECT_EQ(ok.load(), 5);
+}
+
+// Two users' pools share the database's budget of server connections. When
+// the budget has room, one user's clients waiting for a login must not make
+// the other user's pool close its connections: each close makes that user's
+// next transaction log in anew, which makes it wait in turn, and the two
+// pools then close each other's connections after nearly every transaction.
+// Two clients per user and a budget of four: each user needs two server
+// connections, so after the first logins none should ever be opened again.
+TEST_P(Pooling, UsersSharingTheBudgetKeepTheirServerConnections) {
+  ConfigBuilder cfg;
+  cfg.pool_size = 4;
+  ASSERT_TRUE(start_target(GetParam(), cfg));
+  constexpr int kPerUser = 2, kQueries = 300;
+  std::mutex m;
+  std::set<std::string> pids;
+  std::vector<std::string> errors;
+  std::vector<std::thread> threads;
+  for (const auto& [user, password] : {std::pair{"bench", "bench"}, std::pair{"app1", "app"}})
+    for (int i = 0; i < kPerUser; ++i)
+      threads.emplace_back([&, user = std::string(user), password = std::string(password)] {
+        auto o = try_connect(conninfo(user, password), 20s);
+        if (!o.ok()) {
+          std::lock_guard lock(m);
+          errors.push_back(user + ": " + o.error);
+          return;
+        }
+        for (int q = 0; q < kQueries; ++q) {
+          auto r = exec(o.conn.get(), "SELECT pg_backend_pid()", 30s, true);
+          std::lock_guard lock(m);
+          if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+            errors.push_back(user + ": " + (r ? describe(r.get()) : PQerrorMessage(o.conn.get())));
+            return;
+          }
+          pids.insert(PQgetvalue(r.get(), 0, 0));
+        }
+      });
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) ADD_FAILURE() << e;
+  // Direct and session mode: one backend per client. Transaction mode: a
+  // connection is back in its pool before the client sees ReadyForQuery, so
+  // a user's two clients never need more than two.
+  EXPECT_LE(pids.size(), static_cast<size_t>(2 * kPerUser))
+      << "distinct server backends served " << 2 * kPerUser * kQueries << " queries";
+}
+
+// The other side of the rule above: when the budget is spent, a user whose
+// clients wait gets the slot of the next connection another user's pool
+// frees, rather than waiting for that pool's idle timeout.
+TEST_P(Pooling, AWaitingUserGetsTheSlotAnotherUsersTransactionFrees) {
+  if (GetParam() == Variant::Session) GTEST_SKIP() << "a session keeps its server connection";
+  ConfigBuilder cfg;
+  cfg.pool_size = 1;
+  ASSERT_TRUE(start_target(GetParam(), cfg));
+  auto a = connect_bench();
+  auto b = connect_or_fail(conninfo("app1", "app"));
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(exec_ok(a.get(), "BEGIN"));
+  ASSERT_TRUE(exec_ok(a.get(), "SELECT 1"));  // a holds the only server connection
+  ASSERT_EQ(PQsendQuery(b.get(), "SELECT current_user"), 1);
+  if (!direct()) {
+    // b waits while a's transaction is open.
+    EXPECT_FALSE(wait_readable(b.get(), Clock::now() + 300ms)) << "app1's query ran beside bench's transaction";
+  }
+  ASSERT_TRUE(exec_ok(a.get(), "COMMIT"));
+  std::string error;
+  auto results = collect_results(b.get(), 10s, &error);
+  ASSERT_FALSE(results.empty());
+  ASSERT_TRUE(results.back()) << error;
+  ASSERT_EQ(PQresultStatus(results.back().get()), PGRES_TUPLES_OK) << describe(results.back().get());
+  EXPECT_STREQ(PQgetvalue(results.back().get(), 0, 0), "app1");
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Pooling,
