@@ -507,3 +507,50 @@ start_pgsluice_file() {
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
 }
+
+# write_overload_pgsluice_config FILE PORT ADMIN_PORT ADMISSION_BODY: the
+# pgsluice of bench/overload.sh and bench/overload_arms.sh: transaction mode,
+# pool_size 20, a queue per user (app1..app4 with password $APP_PASS, and the
+# bench role, which also reads the admin console), the [admission] table's
+# lines as given, and the scheduler slice PGSLUICE_SLICE_US (default 100).
+write_overload_pgsluice_config() {
+  local u
+  {
+    cat <<CONF
+[proxy]
+listen = "127.0.0.1:$2"
+admin_listen = "127.0.0.1:$3"
+max_client_connections = 10000
+sched_slice_us = ${PGSLUICE_SLICE_US:-100}
+
+[server]
+host = "127.0.0.1"
+port = $PG_PORT
+
+[databases.$BENCH_DB]
+pool_mode = "transaction"
+pool_size = 20
+
+[auth]
+method = "scram-sha-256"
+
+[users]
+CONF
+    for u in app1 app2 app3 app4; do echo "$u = \"${APP_PASS:-app}\""; done
+    echo "$BENCH_USER = \"$BENCH_PASS\""
+    cat <<CONF
+
+[limits]
+client_key = "user"
+max_queue = 64
+queue_timeout_ms = 1000
+
+[admission]
+$4
+
+[admin]
+users = ["$BENCH_USER"]
+# [alerts]: the defaults (skew_factor, skew_for_ms, skew_min_rate).
+CONF
+  } > "$1"
+}

@@ -247,48 +247,6 @@ scenario_keys() {
 # The [admission] table of pgsluice (OVERLOAD_ADMISSION replaces it).
 ADMISSION_BODY=${OVERLOAD_ADMISSION:-$'mode = "adaptive"\nmin_limit = 2\nmax_limit = 16\nshed_wait_ms = 4'}
 
-write_overload_pgsluice_config() {  # FILE PORT ADMIN_PORT
-  local u
-  {
-    cat <<EOF
-[proxy]
-listen = "127.0.0.1:$2"
-admin_listen = "127.0.0.1:$3"
-max_client_connections = 10000
-sched_slice_us = ${PGSLUICE_SLICE_US:-100}
-
-[server]
-host = "127.0.0.1"
-port = $PG_PORT
-
-[databases.$BENCH_DB]
-pool_mode = "transaction"
-pool_size = 20
-
-[auth]
-method = "scram-sha-256"
-
-[users]
-EOF
-    for u in app1 app2 app3 app4; do echo "$u = \"$APP_PASS\""; done
-    echo "$BENCH_USER = \"$BENCH_PASS\""
-    cat <<EOF
-
-[limits]
-client_key = "user"
-max_queue = 64
-queue_timeout_ms = 1000
-
-[admission]
-$ADMISSION_BODY
-
-[admin]
-users = ["$BENCH_USER"]
-# [alerts]: the defaults (skew_factor, skew_for_ms, skew_min_rate).
-EOF
-  } > "$1"
-}
-
 # start_target TARGET SCENARIO: starts the proxy (if any) and sets
 # TARGET_PORT (and, for pgsluice, ADMIN_PORT and PGS_DIR); returns 1 (with
 # PGSLUICE_SKIP set) when pgsluice cannot run this config.
@@ -314,7 +272,7 @@ start_target() {
       port="$(free_port)"
       ADMIN_PORT="$(free_port)"
       PGS_DIR=$dir
-      write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$ADMIN_PORT"
+      write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$ADMIN_PORT" "$ADMISSION_BODY"
       if ! pgsluice_check "$dir/pgsluice.toml" 2>"$dir/check.txt"; then
         PGSLUICE_SKIP="\`pgsluice --check\` refused the overload config ([limits]/[admission] not implemented in this build?): $(grep -v '^$' "$dir/check.txt" | sed "s|^$dir/||" | head -n 3 | tr '\n' ' ')"
         log "SKIPPING pgsluice: $PGSLUICE_SKIP"
