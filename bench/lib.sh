@@ -108,23 +108,26 @@ build_pgsluice() {
   [[ -x "$PGSLUICE_BIN" ]] || die "build finished but $PGSLUICE_BIN is missing"
 }
 
-# Prints the path of the idle_clients helper, building it if needed. Falls
-# back to a direct compiler call when the CMake tree cannot be built (for
-# example while other parts of the project are mid-change).
-build_idle_clients() {
-  local bin="$PGSLUICE_BUILD/bench/idle_clients"
+# build_bench_tool NAME: builds bench/NAME.cpp (a CMake target of that name)
+# and prints the binary's path. With PGSLUICE_NO_BUILD=1 it takes the build
+# tree's binary if it is newer than the source. Failing either, it compiles
+# the one file with c++ into $WORK_DIR (the CMake tree may not build while
+# other parts of the project are mid-change).
+build_bench_tool() {
+  local name=$1 bin="$PGSLUICE_BUILD/bench/$1"
   if [[ "${PGSLUICE_NO_BUILD:-0}" != 1 ]]; then
-    if cmake_configure_if_needed && cmake --build "$PGSLUICE_BUILD" --target idle_clients -j2 >&2; then
+    if cmake_configure_if_needed && cmake -S "$REPO_DIR" -B "$PGSLUICE_BUILD" >/dev/null &&
+       cmake --build "$PGSLUICE_BUILD" --target "$name" -j2 >&2; then
       echo "$bin"; return 0
     fi
-  elif [[ -x "$bin" && "$bin" -nt "$BENCH_DIR/idle_clients.cpp" ]]; then
+  elif [[ -x "$bin" && "$bin" -nt "$BENCH_DIR/$name.cpp" ]]; then
     echo "$bin"; return 0
   fi
-  log "building idle_clients directly with c++"
-  bin="$WORK_DIR/idle_clients"
+  log "building $name directly with c++"
+  bin="$WORK_DIR/$name"
   # shellcheck disable=SC2046
-  c++ -std=c++20 -O2 -Wall -Wextra -o "$bin" "$BENCH_DIR/idle_clients.cpp" \
-      $(pkg-config --cflags --libs libpq) >&2 || die "cannot build idle_clients"
+  c++ -std=c++20 -O2 -Wall -Wextra -I "$REPO_DIR" -o "$bin" "$BENCH_DIR/$name.cpp" \
+      $(pkg-config --cflags --libs libpq) >&2 || die "cannot build $name"
   echo "$bin"
 }
 
@@ -553,4 +556,13 @@ users = ["$BENCH_USER"]
 # [alerts]: the defaults (skew_factor, skew_for_ms, skew_min_rate).
 CONF
   } > "$1"
+}
+
+# prepare_overload_database: the login roles app1..app4 (password $APP_PASS)
+# of the overload scripts, and the work_mem their query needs.
+prepare_overload_database() {
+  create_login_roles "${APP_PASS:-app}" app1 app2 app3 app4
+  # generate_series in FROM materialises its rows; with the default 4MB work_mem
+  # ~20k rows spill to a temporary file and the query stops being CPU-bound.
+  pg_super_psql -d postgres -c "ALTER DATABASE $BENCH_DB SET work_mem = '64MB'"
 }

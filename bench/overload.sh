@@ -123,26 +123,7 @@ RUN_ROOT="$WORK_DIR/runs"
 RUN_DIR="$RUN_ROOT"   # this round's runs (RUN_ROOT/round-R with --repeat)
 mkdir -p "$RUN_DIR"
 
-# Prints the path of the loadgen binary, building it (CMake, or the compiler
-# directly when the tree does not build) if needed.
-build_loadgen() {
-  local bin="$PGSLUICE_BUILD/bench/loadgen"
-  if [[ "${PGSLUICE_NO_BUILD:-0}" != 1 ]]; then
-    if cmake_configure_if_needed && cmake -S "$REPO_DIR" -B "$PGSLUICE_BUILD" >/dev/null &&
-       cmake --build "$PGSLUICE_BUILD" --target loadgen -j2 >&2; then
-      echo "$bin"; return 0
-    fi
-  elif [[ -x "$bin" && "$bin" -nt "$BENCH_DIR/loadgen.cpp" ]]; then
-    echo "$bin"; return 0
-  fi
-  log "building loadgen directly with c++"
-  bin="$WORK_DIR/loadgen"
-  # shellcheck disable=SC2046
-  c++ -std=c++20 -O2 -Wall -Wextra -I "$REPO_DIR" -o "$bin" "$BENCH_DIR/loadgen.cpp" \
-      $(pkg-config --cflags --libs libpq) >&2 || die "cannot build loadgen"
-  echo "$bin"
-}
-LOADGEN="$(build_loadgen)"
+LOADGEN="$(build_bench_tool loadgen)"
 
 # pgsluice is optional: a build that fails (the tree may be mid-change) only
 # skips its rows.
@@ -164,10 +145,7 @@ if [[ $WRITE_RESULTS == 1 ]] && ! "$PYTHON" -c 'import matplotlib' 2>/dev/null; 
 fi
 
 start_postgres
-create_login_roles "$APP_PASS" app1 app2 app3 app4
-# generate_series in FROM materialises its rows; with the default 4MB work_mem
-# ~20k rows spill to a temporary file and the query stops being CPU-bound.
-pg_super_psql -d postgres -c "ALTER DATABASE $BENCH_DB SET work_mem = '64MB'"
+prepare_overload_database
 USERS=(app1 app2 app3 app4 "$BENCH_USER")
 
 # ------------------------------------------------------------ calibration ----

@@ -34,6 +34,7 @@ set -euo pipefail
 export PGSLUICE_NO_BUILD=1
 export PROXY_NICE="${PROXY_NICE:--5}"
 
+# shellcheck disable=SC2034  # APP_PASS is read by lib.sh
 APP_PASS=app
 ARMS=() SCENARIO=even ROUNDS=2 DURATION=20 WARMUP=5 N=30000 CHECK_CLIENTS=4
 while [[ $# -gt 0 ]]; do
@@ -60,14 +61,12 @@ for a in "${ARMS[@]}"; do
   bin=${a#*=}; bin=${bin%:*}
   [[ -x $bin ]] || die "--arm $a: $bin is not an executable"
 done
-LOADGEN="$PGSLUICE_BUILD/bench/loadgen"
-[[ -x $LOADGEN ]] || die "$LOADGEN not found: build the tree first (cmake --build build --target loadgen)"
 
 lib_init
 ensure_packages
+LOADGEN="$(build_bench_tool loadgen)"
 start_postgres
-create_login_roles "$APP_PASS" app1 app2 app3 app4
-pg_super_psql -d postgres -c "ALTER DATABASE $BENCH_DB SET work_mem = '64MB'"
+prepare_overload_database
 pg_super_psql -d postgres -c "ALTER SYSTEM SET log_connections = on" -c "SELECT pg_reload_conf()" >/dev/null
 QUERY="SELECT count(*) FROM generate_series(1, $N)"
 echo "$QUERY;" > "$WORK_DIR/query.sql"

@@ -23,16 +23,15 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 export PGSLUICE_NO_BUILD=1
 export PROXY_NICE="${PROXY_NICE:--5}"
+# shellcheck disable=SC2034  # APP_PASS is read by lib.sh
 APP_PASS=app N=${N:-30000}
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "N must be a positive integer"
-LOADGEN="$PGSLUICE_BUILD/bench/loadgen"
-[[ -x $LOADGEN ]] || die "$LOADGEN not found: build the tree first (cmake --build build --target loadgen)"
 
 lib_init
 ensure_packages
+LOADGEN="$(build_bench_tool loadgen)"
 start_postgres
-create_login_roles "$APP_PASS" app1 app2 app3 app4
-pg_super_psql -d postgres -c "ALTER DATABASE $BENCH_DB SET work_mem = '64MB'"
+prepare_overload_database
 QUERY="SELECT count(*) FROM generate_series(1, $N)"
 echo "$QUERY;" > "$WORK_DIR/query.sql"
 PM_PID=$(head -n 1 "$PG_DATA/postmaster.pid")

@@ -74,7 +74,7 @@ fi
 lib_init
 ensure_packages
 if has_target pgsluice; then build_pgsluice; fi
-IDLE_BIN="$(build_idle_clients)"
+IDLE_BIN="$(build_bench_tool idle_clients)"
 
 RUNS="$WORK_DIR/runs.tsv"     # rep clients mode target tps txns cpu_s status
 MEMORY="$WORK_DIR/memory.tsv" # target rss_before rss_after connected alive attempted login_s
