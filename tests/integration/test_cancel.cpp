@@ -8,6 +8,15 @@ namespace {
 
 class Cancel : public TargetTest {};
 
+// PostgreSQL's postmaster answers one CancelRequest by sending SIGINT twice,
+// to the backend and then to its process group (signal_child in
+// postmaster.c). The first cancels the statement; the second usually lands
+// while the backend is idle and is ignored, but if the client's next
+// statement is already there when it lands, that statement is cancelled too.
+// Through a proxy the next statement arrives within microseconds, so give the
+// second signal time to land before sending one (CI saw ROLLBACK cancelled).
+void let_the_second_sigint_land() { std::this_thread::sleep_for(200ms); }
+
 TEST_P(Cancel, CancelsALongQuery) {
   ASSERT_TRUE(start_target(GetParam()));
   auto a = connect_bench();
@@ -29,6 +38,7 @@ TEST_P(Cancel, CancelsALongQuery) {
   ASSERT_TRUE(results.back()) << error;
   EXPECT_EQ(result_sqlstate(results.back().get()), "57014") << describe(results.back().get());
   EXPECT_LT(took, 10s);
+  let_the_second_sigint_land();
   // Both connections keep working.
   EXPECT_EQ(query_value(a.get(), "SELECT 'a alive'"), "a alive");
   EXPECT_EQ(query_value(b.get(), "SELECT 'b alive'"), "b alive");
@@ -57,6 +67,7 @@ TEST_P(Cancel, CancelInsideTransaction) {
   ASSERT_TRUE(results.back()) << error;
   EXPECT_EQ(result_sqlstate(results.back().get()), "57014");
   EXPECT_EQ(PQtransactionStatus(a.get()), PQTRANS_INERROR);
+  let_the_second_sigint_land();
   ASSERT_TRUE(exec_ok(a.get(), "ROLLBACK"));
   EXPECT_EQ(query_value(a.get(), "SELECT 1"), "1");
 }
