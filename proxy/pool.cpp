@@ -1,6 +1,7 @@
 #include "proxy/pool.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "proxy/client_session.h"
 #include "proxy/log.h"
@@ -105,7 +106,7 @@ size_t Pool::demand() const {
 void Pool::try_launch() {
   if (worker_.draining()) return;
   const size_t demand = this->demand();
-  size_t pending = connecting();
+  size_t pending = connecting() + incoming_;
   while (pending < demand) {
     if (!db_.address_ok) {
       proto::ErrorFields e;
@@ -119,8 +120,9 @@ void Pool::try_launch() {
     if (!worker_.budget().try_acquire(db_.settings.name, db_.settings.pool_size)) {
       // Every slot is taken. An idle connection of another user's pool can
       // make room; its slot frees when it has closed.
-      evict_idle_elsewhere();
-      return;
+      if (!evict_idle_elsewhere()) return;
+      ++pending;
+      continue;
     }
     launch();
     ++pending;
@@ -140,10 +142,16 @@ bool Pool::evict_idle_elsewhere() {
     if (pool.get() == this || pool->idle_.empty()) continue;
     ServerConnection* s = pool->idle_.front();  // the coldest
     pool->idle_.erase(pool->idle_.begin());
-    s->close();
+    pool->give_slot(s, *this);
     return true;
   }
   return false;
+}
+
+void Pool::give_slot(ServerConnection* server, Pool& to) {
+  server->slot_for = &to;
+  ++to.incoming_;
+  server->close();
 }
 
 void Pool::logged_in(ServerConnection* server) {
@@ -216,7 +224,7 @@ void Pool::hand_out(ServerConnection* server) {
   if (worker_.budget().in_use(db_.settings.name) >= db_.settings.pool_size) {
     for (auto& [name, pool] : db_.pools) {
       if (pool.get() != this && pool->starved()) {
-        server->close();
+        give_slot(server, *pool);
         return;
       }
     }
@@ -226,12 +234,18 @@ void Pool::hand_out(ServerConnection* server) {
 }
 
 void Pool::closed(ServerConnection* server) {
+  // Settled first, whatever else happens: a promise left standing would
+  // make its pool wait for a slot that never comes.
+  Pool* to = std::exchange(server->slot_for, nullptr);
+  if (to != nullptr) --to->incoming_;
   auto it = std::find(servers_.begin(), servers_.end(), server);
   if (it == servers_.end()) return;
   servers_.erase(it);
   auto idle = std::find(idle_.begin(), idle_.end(), server);
   if (idle != idle_.end()) idle_.erase(idle);
   worker_.budget().release(db_.settings.name);
+  // The pool this slot was freed for gets the first chance at it.
+  if (to != nullptr && to->has_waiters()) to->try_launch();
   for (auto& [name, pool] : db_.pools)
     if (pool->has_waiters()) pool->try_launch();
 }

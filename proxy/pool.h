@@ -92,8 +92,9 @@ class Pool {
   void try_launch();
   void close_idle();  // all idle server connections (reload, drain)
   bool has_waiters() const { return !waiters_.empty() || !welcome_waiters_.empty(); }
-  // More clients wait than the logins in flight will serve.
-  bool starved() const { return demand() > connecting(); }
+  // More clients wait than the logins in flight, and the slots other pools
+  // are freeing for this one, will serve.
+  bool starved() const { return demand() > connecting() + incoming_; }
   // For the admin console.
   const std::vector<ServerConnection*>& servers() const { return servers_; }
   size_t idle_count() const { return idle_.size(); }
@@ -107,6 +108,8 @@ class Pool {
   size_t demand() const;  // server connections the waiting clients need
   void hand_out(ServerConnection* server);
   bool evict_idle_elsewhere();
+  // Closes `server` (of this pool) so that its budget slot goes to `to`.
+  void give_slot(ServerConnection* server, Pool& to);
   void fail_waiters(const proto::ErrorFields& error);
 
   Worker& worker_;
@@ -119,6 +122,10 @@ class Pool {
   std::list<ClientSession*> waiters_;       // FIFO
   std::list<ClientSession*> welcome_waiters_;
   size_t connecting_ = 0;
+  // Other pools' server connections closing to free a slot for this one. A
+  // slot frees only once its connection has closed; until then this keeps
+  // a second release (or eviction) from closing another for the same need.
+  size_t incoming_ = 0;
 };
 
 }  // namespace pgs

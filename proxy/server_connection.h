@@ -86,6 +86,8 @@ class ServerConnection final : public Peer {
   // acknowledged by the postmaster; the pool holds it back meanwhile.
   int cancels_pending = 0;
   bool parked = false;  // released while a cancel was pending
+  // Closed to free its budget slot for this pool (of the same database).
+  Pool* slot_for = nullptr;
 
  private:
   size_t on_input(std::string_view input) override;

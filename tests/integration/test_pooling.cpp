@@ -1,5 +1,7 @@
 // Pooling: many clients on few server connections, and what a client leaves
 // behind on a server connection another client gets next.
+#include <signal.h>
+
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -245,6 +247,56 @@ TEST_P(Pooling, AWaitingUserGetsTheSlotAnotherUsersTransactionFrees) {
   ASSERT_TRUE(results.back()) << error;
   ASSERT_EQ(PQresultStatus(results.back().get()), PGRES_TUPLES_OK) << describe(results.back().get());
   EXPECT_STREQ(PQgetvalue(results.back().get(), 0, 0), "app1");
+}
+
+// Two transactions of one user end in the same event-loop turn while another
+// user waits with the budget spent. One closed connection is enough for the
+// waiter; the other must stay with its user. (A closing connection's slot
+// frees only once it has closed, so without counting slots in transit both
+// releases saw the waiter starved and closed, and the user's next transaction
+// had to log in anew.) pgsluice is stopped while both transactions end, so
+// that it reads both ends in one turn.
+TEST_P(Pooling, OneWaiterCostsAnotherUserOneServerConnection) {
+  if (GetParam() == Variant::Session) GTEST_SKIP() << "a session keeps its server connection";
+  ConfigBuilder cfg;
+  cfg.pool_size = 2;
+  cfg.extra = "[limits]\nqueue_timeout_ms = 30000\n";
+  ASSERT_TRUE(start_target(GetParam(), cfg));
+  auto a1 = connect_bench();
+  auto a2 = connect_bench();
+  auto b = connect_or_fail(conninfo("app1", "app"));
+  ASSERT_TRUE(a1 && a2 && b);
+  const char* sleep_sql = "SELECT pg_backend_pid() FROM pg_sleep(1)";
+  ASSERT_EQ(PQsendQuery(a1.get(), sleep_sql), 1);
+  ASSERT_EQ(PQsendQuery(a2.get(), sleep_sql), 1);
+  std::this_thread::sleep_for(200ms);  // both hold a server connection
+  ASSERT_EQ(PQsendQuery(b.get(), "SELECT current_user"), 1);  // waits: the budget is spent
+  std::this_thread::sleep_for(200ms);
+  if (!direct()) {
+    ASSERT_EQ(::kill(proxy()->pid(), SIGSTOP), 0);
+  }
+  std::this_thread::sleep_for(1200ms);  // both sleeps end; their replies wait in the sockets
+  if (!direct()) {
+    ASSERT_EQ(::kill(proxy()->pid(), SIGCONT), 0);
+  }
+  std::set<std::string> a_pids;
+  for (PGconn* a : {a1.get(), a2.get()}) {
+    std::string error;
+    auto results = collect_results(a, 10s, &error);
+    ASSERT_FALSE(results.empty());
+    ASSERT_TRUE(results.back()) << error;
+    ASSERT_EQ(PQresultStatus(results.back().get()), PGRES_TUPLES_OK) << describe(results.back().get());
+    a_pids.insert(PQgetvalue(results.back().get(), 0, 0));
+  }
+  std::string error;
+  auto results = collect_results(b.get(), 10s, &error);
+  ASSERT_FALSE(results.empty());
+  ASSERT_TRUE(results.back()) << error;
+  ASSERT_EQ(PQresultStatus(results.back().get()), PGRES_TUPLES_OK) << describe(results.back().get());
+  EXPECT_STREQ(PQgetvalue(results.back().get(), 0, 0), "app1");
+  // bench kept one of its two server connections.
+  EXPECT_EQ(a_pids.count(query_value(a1.get(), "SELECT pg_backend_pid()")), 1u)
+      << "bench's next transaction ran on a new server connection";
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Pooling,
