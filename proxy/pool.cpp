@@ -155,6 +155,7 @@ void Pool::give_slot(ServerConnection* server, Pool& to) {
 }
 
 void Pool::logged_in(ServerConnection* server) {
+  ++db_.traffic.server_login_count;
   params_ = server->reported();
   if (!have_params_) {
     have_params_ = true;

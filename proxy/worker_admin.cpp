@@ -58,6 +58,7 @@ admin::TrafficTotals operator-(const admin::TrafficTotals& a, const admin::Traff
   d.query_time_us = a.query_time_us - b.query_time_us;
   d.wait_time_us = a.wait_time_us - b.wait_time_us;
   d.server_assignment_count = a.server_assignment_count - b.server_assignment_count;
+  d.server_login_count = a.server_login_count - b.server_login_count;
   return d;
 }
 

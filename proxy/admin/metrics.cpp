@@ -208,6 +208,10 @@ void database_metrics(Exposition& e, const Status& s) {
   per_database(e, s, "pgsluice_server_assignments_total", "counter",
                "Server connections handed to clients.",
                [](D d) { return d.totals.server_assignment_count; });
+  per_database(e, s, "pgsluice_server_logins_total", "counter",
+               "Server connections opened and logged in: each one is a new PostgreSQL backend, so a "
+               "rate well above zero in steady traffic means the pool is churning.",
+               [](D d) { return d.totals.server_login_count; });
 }
 
 void admission_metrics(Exposition& e, const Status& s) {

@@ -25,6 +25,7 @@ struct TrafficTotals {
   uint64_t query_time_us = 0;   // server time of round trips
   uint64_t wait_time_us = 0;    // clients waiting for admission or a server connection
   uint64_t server_assignment_count = 0;  // server connections handed to clients
+  uint64_t server_login_count = 0;  // server connections opened and logged in (new backends)
 };
 
 // Averages over the last stats period (PgBouncer's SHOW STATS avg_*):

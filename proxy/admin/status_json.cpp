@@ -52,7 +52,8 @@ void write_totals(JsonWriter& w, const TrafficTotals& t) {
       .field("xact_time_us", t.xact_time_us)
       .field("query_time_us", t.query_time_us)
       .field("wait_time_us", t.wait_time_us)
-      .field("server_assignment_count", t.server_assignment_count);
+      .field("server_assignment_count", t.server_assignment_count)
+      .field("server_login_count", t.server_login_count);
   w.end_object();
 }
 

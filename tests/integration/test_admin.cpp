@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "harness.h"
@@ -326,6 +327,33 @@ TEST_F(Admin, MetricsParseWithThePrometheusParserAndStatusIsJson) {
   EXPECT_EQ(page.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_NE(page.find("<html"), std::string::npos);
   EXPECT_EQ(http_get("/nope").rfind("HTTP/1.1 404", 0), 0u);
+}
+
+// pgsluice_server_logins_total counts new PostgreSQL backends, not the
+// reuse of pooled ones: a pool that churns shows up as a rising rate.
+TEST_F(Admin, ServerLoginsCountNewBackendsNotReuse) {
+  ASSERT_TRUE(start_proxy(admin_config()));
+  auto a = connect_bench();
+  auto b = connect_bench();
+  ASSERT_TRUE(a && b);
+  std::set<std::string> backends;
+  for (int i = 0; i < 10; ++i) backends.insert(query_value(a.get(), "SELECT pg_backend_pid()"));
+  // b holds a transaction open while a runs: that needs a second backend.
+  ASSERT_TRUE(exec_ok(b.get(), "BEGIN"));
+  backends.insert(query_value(b.get(), "SELECT pg_backend_pid()"));
+  backends.insert(query_value(a.get(), "SELECT pg_backend_pid()"));
+  ASSERT_TRUE(exec_ok(b.get(), "COMMIT"));
+  for (int i = 0; i < 10; ++i) {
+    backends.insert(query_value(a.get(), "SELECT pg_backend_pid()"));
+    backends.insert(query_value(b.get(), "SELECT pg_backend_pid()"));
+  }
+  ASSERT_EQ(backends.size(), 2u);
+  std::string metrics = http_get("/metrics");
+  const size_t family = metrics.find("# TYPE pgsluice_server_logins_total counter\n");
+  ASSERT_NE(family, std::string::npos) << metrics.substr(0, 300);
+  EXPECT_NE(metrics.find("\npgsluice_server_logins_total{database=\"bench\"} 2\n", family),
+            std::string::npos)
+      << metrics.substr(family, 300);
 }
 
 TEST_F(Admin, HttpBasicAuthWhenConfigured) {

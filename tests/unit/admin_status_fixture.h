@@ -42,7 +42,7 @@ inline Status make_status() {
   bench.pool_mode = "transaction";
   bench.pool_size = 20;
   bench.current_connections = 5;
-  bench.totals = {1000, 2500, 123456, 654321, 9000000, 7000000, 300000, 40};
+  bench.totals = {1000, 2500, 123456, 654321, 9000000, 7000000, 300000, 40, 6};
   bench.averages = {10, 25, 1234, 6543, 900, 280, 30, 1};
   admission::Snapshot& a = bench.admission;
   a.mode = admission::Mode::Adaptive;

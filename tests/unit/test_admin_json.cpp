@@ -57,7 +57,8 @@ assert a["latency_p50_ms"] == 3.902 and a["latency_p90_ms"] == 27.25 and a["late
 assert a["wait_p50_ms"] == 0.057 and a["wait_p99_ms"] == 23.8 and a["reject_wait_p99_ms"] == 0.099
 assert b["totals"] == {"xact_count": 1000, "query_count": 2500, "bytes_received": 123456,
                        "bytes_sent": 654321, "xact_time_us": 9000000, "query_time_us": 7000000,
-                       "wait_time_us": 300000, "server_assignment_count": 40}
+                       "wait_time_us": 300000, "server_assignment_count": 40,
+                       "server_login_count": 6}
 k = b["keys"][0]
 schema_key_fields = ["name", "weight", "max_concurrency", "max_queue", "queue_timeout_ms", "running",
                      "queued", "standing", "demand_rate", "served_rate", "demand_share", "requests",

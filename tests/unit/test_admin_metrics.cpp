@@ -337,6 +337,7 @@ TEST(AdminMetrics, ValidExposition) {
       2.5);
   EXPECT_EQ(value_of(fams, "pgsluice_transactions_total", {{"database", "bench"}}), 1000);
   EXPECT_EQ(value_of(fams, "pgsluice_queries_total", {{"database", "bench"}}), 2500);
+  EXPECT_EQ(value_of(fams, "pgsluice_server_logins_total", {{"database", "bench"}}), 6);
   EXPECT_EQ(value_of(fams, "pgsluice_received_bytes_total", {{"database", "bench"}}), 123456);
   EXPECT_EQ(value_of(fams, "pgsluice_sent_bytes_total", {{"database", "bench"}}), 654321);
   EXPECT_EQ(value_of(fams, "pgsluice_transaction_seconds_total", {{"database", "bench"}}), 9);
