@@ -248,7 +248,7 @@ void Pool::closed(ServerConnection* server) {
   // The pool this slot was freed for gets the first chance at it.
   if (to != nullptr && to->has_waiters()) to->try_launch();
   for (auto& [name, pool] : db_.pools)
-    if (pool->has_waiters()) pool->try_launch();
+    if (pool.get() != to && pool->has_waiters()) pool->try_launch();
 }
 
 void Pool::close_idle() {

@@ -529,8 +529,9 @@ std::string describe(const PGresult* r) {
   return s;
 }
 
-std::string query_value(PGconn* c, const std::string& sql, milliseconds timeout) {
-  auto r = exec(c, sql, timeout, true);
+namespace {
+
+std::string single_value(PGconn* c, const Result& r) {
   if (!r) return "ERROR (no result: " + std::string(c ? PQerrorMessage(c) : "null conn") + ")";
   if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
     return "ERROR " + result_sqlstate(r.get()) + ": " + result_message(r.get());
@@ -538,6 +539,20 @@ std::string query_value(PGconn* c, const std::string& sql, milliseconds timeout)
     return "ERROR: " + std::to_string(PQntuples(r.get())) + " rows x " +
            std::to_string(PQnfields(r.get())) + " columns";
   return PQgetisnull(r.get(), 0, 0) ? "NULL" : PQgetvalue(r.get(), 0, 0);
+}
+
+}  // namespace
+
+std::string query_value(PGconn* c, const std::string& sql, milliseconds timeout) {
+  return single_value(c, exec(c, sql, timeout, true));
+}
+
+std::string sent_value(PGconn* c, milliseconds timeout) {
+  std::string error;
+  auto results = collect_results(c, timeout, &error);
+  if (results.empty()) return "ERROR (no result)";
+  if (!results.back()) return "ERROR (no result: " + error + ")";
+  return single_value(c, results.back());
 }
 
 bool exec_ok(PGconn* c, const std::string& sql, milliseconds timeout) {

@@ -111,6 +111,9 @@ Result exec_params(PGconn* c, const std::string& sql, const std::vector<std::str
 // The single value of a one-row, one-column query, or "ERROR <sqlstate>: <message>"
 // (so that EXPECT_EQ prints something useful).
 std::string query_value(PGconn* c, const std::string& sql, milliseconds timeout = 30s);
+// The same for the query just sent with PQsendQuery: waits (bounded) for its
+// results and reports the last as query_value does.
+std::string sent_value(PGconn* c, milliseconds timeout = 10s);
 
 // Runs `sql` and records a failure unless it succeeded.
 bool exec_ok(PGconn* c, const std::string& sql, milliseconds timeout = 30s);
