@@ -22,6 +22,18 @@
 #   --arm NAME=BINARY:MODE   repeatable; MODE is adaptive (min 2, max 16, as in
 #                            bench/overload.sh) or staticN (a fixed limit N);
 #                            default one arm, this build's binary, adaptive
+#   --arm NAME=direct:poolN  a reference arm without pgsluice: the load generator
+#                            talks to PostgreSQL itself, and the keys that overload
+#                            (app1 when skewed, every key when even) are held to N
+#                            connections each, with a local queue of 2
+#                            (--max-pending 2; the rest overflow in the generator,
+#                            costing no round trip). The issue's "idealised run":
+#                            about the best any admission scheme can do on this
+#                            rig, and what the same rig's CPU tax leaves of it
+#   --arm NAME=BINARY:MODE+poolN  as BINARY:MODE, with the load generator holding
+#                            the overloading keys to N connections as for
+#                            direct:poolN: what the proxy's hop costs when
+#                            nothing is queued or rejected in pgsluice
 #   --scenario even|skewed   (default even: app1..app4 at 0.75x capacity each)
 #   --rounds N               (default 2)
 #   --duration S             measured seconds per run (default 20, after a 5 s warm-up)
@@ -57,7 +69,9 @@ done
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "--n must be a positive integer"
 [[ "$DURATION" =~ ^[0-9]+$ && $DURATION -ge 5 && $DURATION -le 120 ]] || die "--duration must be 5..120"
 for a in "${ARMS[@]}"; do
-  [[ $a =~ ^[A-Za-z0-9_.-]+=.+:(adaptive|static[0-9]+)$ ]] || die "--arm $a: want NAME=BINARY:adaptive|staticN"
+  [[ $a =~ ^[A-Za-z0-9_.-]+=direct:pool[1-9][0-9]?$ ]] && continue
+  [[ $a =~ ^[A-Za-z0-9_.-]+=.+:(adaptive|static[0-9]+)(\+pool[1-9][0-9]?)?$ ]] ||
+    die "--arm $a: want NAME=BINARY:adaptive|staticN[+poolN] or NAME=direct:poolN"
   bin=${a#*=}; bin=${bin%:*}
   [[ -x $bin ]] || die "--arm $a: $bin is not an executable"
 done
@@ -85,12 +99,12 @@ admission_body() {  # MODE -> the [admission] table's lines
 
 rate() { awk -v c="$1" -v f="$2" 'BEGIN { printf "%.1f", c * f }'; }  # CAPACITY FACTOR
 
-loadgen_keys() {  # CAPACITY -> the load generator's key arguments
-  local k
+loadgen_keys() {  # CAPACITY [POOL] -> the load generator's key arguments; POOL
+  local k pool=${2:-20}  # replaces the overloading keys' pool of 20
   if [[ $SCENARIO == even ]]; then
-    for k in 1 2 3 4; do echo "app$k:app$k:app:app-server-$k:$(rate "$1" 0.75):20"; done
+    for k in 1 2 3 4; do echo "app$k:app$k:app:app-server-$k:$(rate "$1" 0.75):$pool"; done
   else
-    echo "app1:app1:app:app-server-1:$(rate "$1" 3):20"
+    echo "app1:app1:app:app-server-1:$(rate "$1" 3):$pool"
     for k in 2 3 4; do echo "app$k:app$k:app:app-server-$k:$(rate "$1" 0.1):5"; done
   fi
 }
@@ -105,28 +119,40 @@ for r in $(seq 1 "$ROUNDS"); do
     bin=${bin%:*}
     dir="$WORK_DIR/$name-$r"
     mkdir -p "$dir"
-    port=$(free_port) aport=$(free_port)
-    write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$aport" "$(admission_body "$mode")"
-    PGSLUICE_BIN=$bin start_pgsluice_file "$dir/pgsluice.toml" "$port"
-    wait_for_port "$aport" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice does not listen on $aport"
-    mapfile -t keys < <(loadgen_keys "$cap")
+    : > "$dir/polls.txt"
+    held_pool="" extra=()
+    if [[ $mode == *pool* ]]; then
+      held_pool=${mode##*pool} extra=(--max-pending 2)
+      mode=${mode%+pool*}
+    fi
+    if [[ $mode == pool* ]]; then
+      port=$PG_PORT
+    else
+      port=$(free_port) aport=$(free_port)
+      write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$aport" "$(admission_body "$mode")"
+      PGSLUICE_BIN=$bin start_pgsluice_file "$dir/pgsluice.toml" "$port"
+      wait_for_port "$aport" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice does not listen on $aport"
+      # Bounded: the run lasts DURATION + WARMUP seconds plus its drain.
+      for _ in $(seq 1 $(( (DURATION + WARMUP + 20) * 2 ))); do
+        sleep 0.5
+        curl -s -m 1 "http://127.0.0.1:$aport/metrics" | awk '
+          /^pgsluice_admission_limit[ {]/ { print "limit", $NF }
+          /^pgsluice_database_server_connections[ {]/ { print "servers", $NF }'
+      done > "$dir/polls.txt" 2>/dev/null &
+      poller=$!
+      CLEANUP_PIDS+=("$poller")
+    fi
+    mapfile -t keys < <(loadgen_keys "$cap" "$held_pool")
     logins0=$(logins)
-    # Bounded: the run lasts DURATION + WARMUP seconds plus its drain.
-    for _ in $(seq 1 $(( (DURATION + WARMUP + 20) * 2 ))); do
-      sleep 0.5
-      curl -s -m 1 "http://127.0.0.1:$aport/metrics" | awk '
-        /^pgsluice_admission_limit[ {]/ { print "limit", $NF }
-        /^pgsluice_database_server_connections[ {]/ { print "servers", $NF }'
-    done > "$dir/polls.txt" 2>/dev/null &
-    poller=$!
-    CLEANUP_PIDS+=("$poller")
     nice -n -10 "$LOADGEN" --host 127.0.0.1 --port "$port" --dbname "$BENCH_DB" --query "$QUERY" \
-      --duration-s "$DURATION" --warmup-s "$WARMUP" --timeout-ms 10000 --seed 42 \
+      --duration-s "$DURATION" --warmup-s "$WARMUP" --timeout-ms 10000 --seed 42 "${extra[@]}" \
       --json-out "$dir/loadgen.json" --sched-slice-us 100 "${keys[@]}" >"$dir/loadgen.txt" 2>"$dir/loadgen.err" ||
       log "loadgen failed for $name round $r: $(tail -n 1 "$dir/loadgen.err")"
-    stop_pid "$poller" 5
     logins1=$(logins)
-    stop_pgsluice
+    if [[ $mode != pool* ]]; then
+      stop_pid "$poller" 5
+      stop_pgsluice
+    fi
     sleep 2
     cap2=$(check)
     goodput=$(/usr/bin/python3 -c 'import json, sys
