@@ -41,6 +41,8 @@
 #                            (default 30000, about 6 ms here; no calibration)
 #   --check-clients N        clients of each capacity check (default 4; use the
 #                            count bench/overload.sh's calibration picked)
+#   --no-poll                do not poll pgsluice's /metrics (maxsrv and limits
+#                            print "?"), to see what the poller itself costs
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 export PGSLUICE_NO_BUILD=1
@@ -48,7 +50,7 @@ export PROXY_NICE="${PROXY_NICE:--5}"
 
 # shellcheck disable=SC2034  # APP_PASS is read by lib.sh
 APP_PASS=app
-ARMS=() SCENARIO=even ROUNDS=2 DURATION=20 WARMUP=5 N=30000 CHECK_CLIENTS=4
+ARMS=() SCENARIO=even ROUNDS=2 DURATION=20 WARMUP=5 N=30000 CHECK_CLIENTS=4 POLL=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --arm) ARMS+=("$2"); shift ;;
@@ -57,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --duration) DURATION=$2; shift ;;
     --n) N=$2; shift ;;
     --check-clients) CHECK_CLIENTS=$2; shift ;;
+    --no-poll) POLL=0 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -133,7 +136,7 @@ for r in $(seq 1 "$ROUNDS"); do
       PGSLUICE_BIN=$bin start_pgsluice_file "$dir/pgsluice.toml" "$port"
       wait_for_port "$aport" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice does not listen on $aport"
       # Bounded: the run lasts DURATION + WARMUP seconds plus its drain.
-      for _ in $(seq 1 $(( (DURATION + WARMUP + 20) * 2 ))); do
+      for _ in $(seq 1 $(( (DURATION + WARMUP + 20) * 2 * POLL ))); do
         sleep 0.5
         curl -s -m 1 "http://127.0.0.1:$aport/metrics" | awk '
           /^pgsluice_admission_limit[ {]/ { print "limit", $NF }
