@@ -198,6 +198,46 @@ stop_pid() {
   return 0
 }
 
+# ----------------------------------------------------------- CPU placement ----
+
+# Two hosts on one machine: the first half of the CPUs is the database host
+# (PostgreSQL, and a proxy under test pinned there as if installed beside it),
+# the rest the app servers (load generator, pgbench checks, pollers). Without
+# it, the load generator's CPU and its thousands of wake-ups a second come out
+# of PostgreSQL's cores, which app servers on machines of their own would not.
+DB_CPUS="" APP_CPUS="" DB_CPU_COUNT=""
+
+# split_cpus: sets DB_CPUS, APP_CPUS and DB_CPU_COUNT (needs 2 CPUs or more).
+split_cpus() {
+  local n
+  n="$(nproc)"
+  ((n >= 2)) || die "a CPU split needs at least 2 CPUs; this machine has $n"
+  command -v taskset >/dev/null || die "taskset (util-linux) is not installed"
+  DB_CPU_COUNT=$((n / 2))
+  DB_CPUS=0 APP_CPUS=$DB_CPU_COUNT
+  ((DB_CPU_COUNT == 1)) || DB_CPUS="0-$((DB_CPU_COUNT - 1))"
+  ((n - DB_CPU_COUNT == 1)) || APP_CPUS="$DB_CPU_COUNT-$((n - 1))"
+}
+
+# pin_pids CPUS PID...: every thread of each process onto CPUS; children
+# forked later inherit it.
+pin_pids() {
+  local cpus=$1 pid
+  shift
+  for pid in "$@"; do
+    taskset -a -p -c "$cpus" "$pid" >/dev/null || die "cannot pin process $pid to CPUs $cpus"
+  done
+}
+
+# pin_postgres CPUS: the postmaster and every process it has started (its
+# backends to come inherit the postmaster's CPUs).
+pin_postgres() {
+  local pm
+  pm="$(head -n 1 "$PG_DATA/postmaster.pid")"
+  # shellcheck disable=SC2046  # one pid per word
+  pin_pids "$1" "$pm" $(pgrep -P "$pm")
+}
+
 # CPU seconds (user + system, all threads) a process has used so far.
 proc_cpu_seconds() {
   local stat

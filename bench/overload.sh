@@ -11,8 +11,8 @@
 #
 # Steps: start a throwaway PostgreSQL; create roles app1..app4 (password
 # "app"); calibrate a CPU-bound query of ~6 ms (SELECT count(*) FROM
-# generate_series(1, N)) and the capacity (the best pgbench TPS at 2..8
-# clients, directly); then, in every round, check the capacity again at that
+# generate_series(1, N)) and the capacity (the best pgbench TPS directly, at
+# 1..4 times the database's CPUs in clients); then, in every round, check the capacity again at that
 # client count (the round's offered rates are multiples of this check); then, for every scenario and target, run bench/loadgen
 # (open loop, Poisson arrivals, one connection pool per app server, latency
 # from the intended arrival time), check the capacity again after each run
@@ -25,9 +25,11 @@
 #   direct           PostgreSQL itself
 #   pgbouncer        PgBouncer 1.18, transaction mode, default_pool_size 20
 #                    per user, no database cap
-#   pgbouncer-tuned  default_pool_size 2, max_db_connections 4, query_wait_timeout 1
+#   pgbouncer-tuned  default_pool_size = the database's CPUs, max_db_connections
+#                    twice that, query_wait_timeout 1
 #   pgsluice         pool_size 20, [limits] per user (max_queue 64,
-#                    queue_timeout_ms 1000), adaptive admission 2..16, shed_wait_ms 4; skipped
+#                    queue_timeout_ms 1000), adaptive admission from the
+#                    database's CPU count to 16, shed_wait_ms 4; skipped
 #                    with a message when `pgsluice --check` refuses that config
 #
 # Skew alerts: pgsluice also runs with admin_listen, [admin] users and
@@ -55,6 +57,12 @@
 #   --results FILE     Markdown file to update (default bench/RESULTS.md)
 #   --no-results       print the tables only; touch neither RESULTS.md nor the PNG
 #   --no-build         use the existing build (same as PGSLUICE_NO_BUILD=1)
+#   --cpus split|shared  split (default): the machine is two hosts, the first
+#                      half of its CPUs the database host (PostgreSQL, and the
+#                      proxy under test beside it), the rest the app servers
+#                      (load generator, capacity checks, pollers); shared: all
+#                      of them on every CPU, as runs 1-10 in RESULTS.md were.
+#                      Checks and tuned pools scale with the database's CPUs
 #
 # Environment: LOADGEN_SLICE_US and PGSLUICE_SLICE_US (default 100; 0 = the
 # kernel's default) are the scheduler slices of the load generator and of
@@ -77,7 +85,7 @@ COMMAND="bench/overload.sh${*:+ $*}"
 DURATION=40 WARMUP=5 TIMEOUT_MS=10000 QUERY_MS=6 SEED=42 QUICK=0 WRITE_RESULTS=1 REPEAT=1
 TARGETS="direct,pgbouncer,pgbouncer-tuned,pgsluice"
 SCENARIOS="baseline,skewed,even"
-TARGETS_SET=0 SCENARIOS_SET=0
+TARGETS_SET=0 SCENARIOS_SET=0 CPUS=split
 RESULTS="$BENCH_DIR/RESULTS.md"
 APP_PASS=app
 
@@ -95,6 +103,7 @@ while [[ $# -gt 0 ]]; do
     --results) RESULTS=$2; shift ;;
     --no-results) WRITE_RESULTS=0 ;;
     --no-build) export PGSLUICE_NO_BUILD=1 ;;
+    --cpus) CPUS=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -108,6 +117,7 @@ fi
 [[ "$WARMUP" =~ ^[0-9]+$ && $WARMUP -le 60 ]] || die "--warmup must be 0..60 seconds"
 [[ "$TIMEOUT_MS" =~ ^[0-9]+$ && $TIMEOUT_MS -ge 100 && $TIMEOUT_MS -le 60000 ]] || die "--timeout-ms must be 100..60000"
 [[ "$REPEAT" =~ ^[1-5]$ ]] || die "--repeat must be 1..5"
+[[ $CPUS == split || $CPUS == shared ]] || die "--cpus must be split or shared"
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
 has_scenario() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 for t in ${TARGETS//,/ }; do
@@ -147,6 +157,23 @@ fi
 start_postgres
 prepare_overload_database
 USERS=(app1 app2 app3 app4 "$BENCH_USER")
+
+# Where everything runs. With the split, this script moves to the app
+# servers' CPUs, so everything it starts from here on runs there; start_target
+# moves each proxy to the database's CPUs.
+if [[ $CPUS == split ]]; then
+  split_cpus
+  pin_postgres "$DB_CPUS"
+  pin_pids "$APP_CPUS" $$
+  log "CPU split: PostgreSQL and the proxies on CPU $DB_CPUS; load generator, checks and pollers on CPU $APP_CPUS"
+  PLACEMENT="PostgreSQL and the proxy under test run on CPU $DB_CPUS (the database host: a proxy installed beside the database pays for its CPU there), the load generator, the capacity checks' pgbench and the pollers on CPU $APP_CPUS (the app servers, which in the outage run on machines of their own), pinned with taskset (\`--cpus split\`)"
+else
+  DB_CPU_COUNT="$(nproc)"
+  PLACEMENT="The load generator, the proxy and PostgreSQL share all $DB_CPU_COUNT CPUs (\`--cpus shared\`)"
+fi
+# PgBouncer "tuned to the capacity": a pool per user as large as the
+# database's CPUs, and a cap of twice that on the database.
+TUNED_POOL=$DB_CPU_COUNT TUNED_DB=$((2 * DB_CPU_COUNT))
 
 # ------------------------------------------------------------ calibration ----
 
@@ -192,8 +219,10 @@ capacity_at() {
   [[ -n ${2:-} ]] && "$PYTHON" "$BENCH_DIR/cpu_window.py" --now "$pm" 0 >> "$2"
   return 0
 }
-CAPACITY=0 CAP_CLIENTS=0 CAP_LINE=""
-for c in 2 4 6 8; do
+CAPACITY=0 CAP_CLIENTS=0 CAP_LINE="" CAP_COUNTS=()
+for m in 1 2 3 4; do
+  c=$((m * DB_CPU_COUNT))
+  CAP_COUNTS+=("$c")
   tps="$(capacity_at "$c")"
   [[ -n "$tps" ]] || die "capacity: pgbench -c $c gave no tps"
   log "capacity: $c clients -> $tps queries/s"
@@ -222,8 +251,14 @@ scenario_keys() {
 
 # ---------------------------------------------------------------- targets ----
 
-# The [admission] table of pgsluice (OVERLOAD_ADMISSION replaces it).
-ADMISSION_BODY=${OVERLOAD_ADMISSION:-$'mode = "adaptive"\nmin_limit = 2\nmax_limit = 16\nshed_wait_ms = 4'}
+# The [admission] table of pgsluice (OVERLOAD_ADMISSION replaces it). Its
+# floor is the database's CPU count: the fewest transactions that keep every
+# core busy. A floor above it is learned as "uncontended" latency though it
+# already queues inside the database, and lets the limit settle at twice the
+# cores (on one CPU: wb p99 38-56 ms against 24-52 ms, rejections p99 4.4-5.5
+# ms against 4.0-4.2 ms, goodput alike; RESULTS.md, "CPU split").
+MIN_LIMIT=$DB_CPU_COUNT
+ADMISSION_BODY=${OVERLOAD_ADMISSION:-$(printf 'mode = "adaptive"\nmin_limit = %s\nmax_limit = 16\nshed_wait_ms = 4' "$MIN_LIMIT")}
 
 # start_target TARGET SCENARIO: starts the proxy (if any) and sets
 # TARGET_PORT (and, for pgsluice, ADMIN_PORT and PGS_DIR); returns 1 (with
@@ -240,7 +275,8 @@ start_target() {
       TARGET_PORT=$PGB_PORT ;;
     pgbouncer-tuned)
       start_pgbouncer_custom pgbouncer-tuned \
-        $'default_pool_size = 2\nmax_db_connections = 4\nquery_wait_timeout = 1' "${up[@]}" >&2
+        "$(printf 'default_pool_size = %s\nmax_db_connections = %s\nquery_wait_timeout = 1' "$TUNED_POOL" "$TUNED_DB")" \
+        "${up[@]}" >&2
       TARGET_PORT=$PGB_PORT ;;
     pgsluice)
       [[ -z "$PGSLUICE_SKIP" ]] || return 1
@@ -267,6 +303,13 @@ start_target() {
         > "$dir/alerts-config.txt" || true
       TARGET_PORT=$PGS_PORT ;;
   esac
+  if [[ $CPUS == split ]]; then
+    case "$1" in
+      pgbouncer*) pin_pids "$DB_CPUS" "$PGB_PID" ;;
+      pgsluice) pin_pids "$DB_CPUS" "$PGS_PID" ;;
+    esac
+  fi
+  return 0
 }
 stop_target() {
   case "$1" in
@@ -460,7 +503,7 @@ fi
   machine_summary
   echo "- Command: \`$COMMAND\`"
   echo "- Query: \`$QUERY\` (N calibrated to ~$QUERY_MS ms on one idle connection: ${QUERY_LAT} ms; steps: $(tr '\n' ';' < "$CAL" | sed 's/;$//; s/;/; /g'))"
-  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {2,4,6,8} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and ${#CAP_CHECKS[@]} checks at $CAP_CLIENTS clients, one before each round and one after each run (${CAP_CHECKS[*]/%//s}). **Each run's goodput/capacity is over the mean of the two checks just before and after it**, since the machine's speed drifts within minutes; **the offered rates of each round are multiples of the check before that round** (without rounds: of the first check)"
+  echo "- Capacity: **$CAPACITY queries/s** = the median of the calibration's best, $CAL_CAPACITY/s (the best of \`pgbench -c {$(IFS=,; echo "${CAP_COUNTS[*]}")} -j 2 -T $CAP_SECS\` directly: $CAP_LINE), and ${#CAP_CHECKS[@]} checks at $CAP_CLIENTS clients, one before each round and one after each run (${CAP_CHECKS[*]/%//s}). **Each run's goodput/capacity is over the mean of the two checks just before and after it**, since the machine's speed drifts within minutes; **the offered rates of each round are multiples of the check before that round** (without rounds: of the first check)"
 } > "$WORK_DIR/meta.md"
 
 # The skew alerts pgsluice raised in each scenario, appended to the section.
@@ -563,6 +606,7 @@ if rows:
     print()
 EOF
 REPORT_ARGS=(--runs "$RUN_DIR" --rounds "$REPEAT" --meta "$WORK_DIR/meta.md" --capacity "$CAPACITY" --title "$TITLE"
+             --placement "$PLACEMENT" --tuned-pool "$TUNED_POOL" --tuned-db "$TUNED_DB" --min-limit "$MIN_LIMIT"
              --section-id "$SECTION_ID" --duration "$DURATION" --warmup "$WARMUP" --timeout-ms "$TIMEOUT_MS")
 # with_alerts: the section on stdin with the alerts table put before its END marker.
 with_alerts() {

@@ -19,8 +19,9 @@
 #                          --arm "new=build/proxy/pgsluice:adaptive" --rounds 3
 #
 # Options:
-#   --arm NAME=BINARY:MODE   repeatable; MODE is adaptive (min 2, max 16, as in
-#                            bench/overload.sh) or staticN (a fixed limit N);
+#   --arm NAME=BINARY:MODE   repeatable; MODE is adaptive (min = the database's
+#                            CPUs, max 16, as in bench/overload.sh) or staticN
+#                            (a fixed limit N);
 #                            default one arm, this build's binary, adaptive
 #   --arm NAME=direct:poolN  a reference arm without pgsluice: the load generator
 #                            talks to PostgreSQL itself, and the keys that overload
@@ -39,8 +40,12 @@
 #   --duration S             measured seconds per run (default 20, after a 5 s warm-up)
 #   --n N                    the query is SELECT count(*) FROM generate_series(1, N)
 #                            (default 30000, about 6 ms here; no calibration)
-#   --check-clients N        clients of each capacity check (default 4; use the
-#                            count bench/overload.sh's calibration picked)
+#   --check-clients N        clients of each capacity check (default twice the
+#                            database's CPUs; use the count bench/overload.sh's
+#                            calibration picked)
+#   --cpus split|shared      where things run, as in bench/overload.sh (default
+#                            split: PostgreSQL and pgsluice on the first half of
+#                            the CPUs, the load generator and checks on the rest)
 #   --no-poll                do not poll pgsluice's /metrics (maxsrv and limits
 #                            print "?"), to see what the poller itself costs
 set -euo pipefail
@@ -50,7 +55,7 @@ export PROXY_NICE="${PROXY_NICE:--5}"
 
 # shellcheck disable=SC2034  # APP_PASS is read by lib.sh
 APP_PASS=app
-ARMS=() SCENARIO=even ROUNDS=2 DURATION=20 WARMUP=5 N=30000 CHECK_CLIENTS=4 POLL=1
+ARMS=() SCENARIO=even ROUNDS=2 DURATION=20 WARMUP=5 N=30000 CHECK_CLIENTS="" POLL=1 CPUS=split
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --arm) ARMS+=("$2"); shift ;;
@@ -60,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --n) N=$2; shift ;;
     --check-clients) CHECK_CLIENTS=$2; shift ;;
     --no-poll) POLL=0 ;;
+    --cpus) CPUS=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -68,7 +74,8 @@ done
 [[ ${#ARMS[@]} -gt 0 ]] || ARMS=("this=$PGSLUICE_BIN:adaptive")
 [[ $SCENARIO == even || $SCENARIO == skewed ]] || die "--scenario must be even or skewed"
 [[ "$ROUNDS" =~ ^[1-9]$ ]] || die "--rounds must be 1..9"
-[[ "$CHECK_CLIENTS" =~ ^[1-9][0-9]?$ ]] || die "--check-clients must be 1..99"
+[[ -z $CHECK_CLIENTS || "$CHECK_CLIENTS" =~ ^[1-9][0-9]?$ ]] || die "--check-clients must be 1..99"
+[[ $CPUS == split || $CPUS == shared ]] || die "--cpus must be split or shared"
 [[ "$N" =~ ^[1-9][0-9]*$ ]] || die "--n must be a positive integer"
 [[ "$DURATION" =~ ^[0-9]+$ && $DURATION -ge 5 && $DURATION -le 120 ]] || die "--duration must be 5..120"
 for a in "${ARMS[@]}"; do
@@ -84,6 +91,15 @@ ensure_packages
 LOADGEN="$(build_bench_tool loadgen)"
 start_postgres
 prepare_overload_database
+if [[ $CPUS == split ]]; then
+  split_cpus
+  pin_postgres "$DB_CPUS"
+  pin_pids "$APP_CPUS" $$  # and so everything started from here on
+  log "CPU split: PostgreSQL and pgsluice on CPU $DB_CPUS; load generator and checks on CPU $APP_CPUS"
+else
+  DB_CPU_COUNT="$(nproc)"
+fi
+[[ -n $CHECK_CLIENTS ]] || CHECK_CLIENTS=$((2 * DB_CPU_COUNT))
 pg_super_psql -d postgres -c "ALTER SYSTEM SET log_connections = on" -c "SELECT pg_reload_conf()" >/dev/null
 QUERY="SELECT count(*) FROM generate_series(1, $N)"
 echo "$QUERY;" > "$WORK_DIR/query.sql"
@@ -95,7 +111,7 @@ check() {  # the capacity check of bench/overload.sh: pgbench -j 2 -T 10, direct
 
 admission_body() {  # MODE -> the [admission] table's lines
   case "$1" in
-    adaptive) printf 'mode = "adaptive"\nmin_limit = 2\nmax_limit = 16\nshed_wait_ms = 4\n' ;;
+    adaptive) printf 'mode = "adaptive"\nmin_limit = %s\nmax_limit = 16\nshed_wait_ms = 4\n' "$DB_CPU_COUNT" ;;
     static*) printf 'mode = "static"\nmax_limit = %s\nshed_wait_ms = 4\n' "${1#static}" ;;
   esac
 }
@@ -134,6 +150,7 @@ for r in $(seq 1 "$ROUNDS"); do
       port=$(free_port) aport=$(free_port)
       write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$aport" "$(admission_body "$mode")"
       PGSLUICE_BIN=$bin start_pgsluice_file "$dir/pgsluice.toml" "$port"
+      [[ $CPUS != split ]] || pin_pids "$DB_CPUS" "$PGS_PID"
       wait_for_port "$aport" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice does not listen on $aport"
       # Bounded: the run lasts DURATION + WARMUP seconds plus its drain.
       for _ in $(seq 1 $(( (DURATION + WARMUP + 20) * 2 * POLL ))); do

@@ -409,6 +409,11 @@ def main():
     ap.add_argument("--plot")
     ap.add_argument("--plot-ref")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--placement", default="The load generator, the proxy and PostgreSQL share the same CPUs",
+                    help="where each process ran (a sentence)")
+    ap.add_argument("--tuned-pool", type=int, default=2, help="PgBouncer tuned: default_pool_size")
+    ap.add_argument("--min-limit", type=int, default=2, help="pgsluice: [admission] min_limit")
+    ap.add_argument("--tuned-db", type=int, default=4, help="PgBouncer tuned: max_db_connections")
     ap.add_argument("--select-median", action="store_true",
                     help="only copy each target's median round into RUNS, then exit")
     a = ap.parse_args()
@@ -419,6 +424,7 @@ def main():
                if getattr(a, n) is None]
     if missing:
         ap.error("a report needs --" + ", --".join(n.replace("_", "-") for n in missing))
+    TARGET_NAMES["pgbouncer-tuned"] = f"PgBouncer tuned ({a.tuned_pool}/user, db {a.tuned_db}, qwt 1 s)"
     data, notes = load(a.runs)
     with open(a.meta) as f:
         meta = f.read().rstrip("\n")
@@ -427,20 +433,22 @@ def main():
            f"{a.warmup} s warm-up; each key is one app server with its own connection pool and a local FIFO "
            f"when the pool is busy; latency from the intended arrival time (rejections also from when the "
            f"request was written to its connection, in parentheses: the difference is the generator's own "
-           f"lateness on the shared CPUs); a request unanswered after "
+           f"lateness); a request unanswered after "
            f"{a.timeout_ms} ms counts as `timeout`. Failures by SQLSTATE (53300 = rejected, 08P01 = "
            f"PgBouncer's query_wait_timeout, which also closes the connection), `conn` = connection broken.",
            "- Targets: PgBouncer 1.18 transaction mode with `default_pool_size = 20` per user and no "
-           "`max_db_connections`; PgBouncer tuned to the capacity (`default_pool_size = 2`, "
-           "`max_db_connections = 4`, `query_wait_timeout = 1`); pgsluice transaction mode, `pool_size = 20`, "
+           "`max_db_connections`; PgBouncer tuned to the capacity (`default_pool_size = "
+           f"{a.tuned_pool}` per user, as many as the database's CPUs, `max_db_connections = {a.tuned_db}`, "
+           "`query_wait_timeout = 1`); pgsluice transaction mode, `pool_size = 20`, "
            "`[limits] client_key = \"user\", max_queue = 64, queue_timeout_ms = 1000`, "
-           "`[admission] mode = \"adaptive\", min_limit = 2, max_limit = 16, shed_wait_ms = 4`. SCRAM-SHA-256 "
-           "everywhere. Both proxies run at nice -5 (infrastructure the clients wait on; on a shared 2-CPU "
-           "machine at equal priority with the CPU-bound backends they queue behind them), the load "
+           f"`[admission] mode = \"adaptive\", min_limit = {a.min_limit}, max_limit = 16, shed_wait_ms = 4` "
+           "(min_limit = the database's CPUs). SCRAM-SHA-256 "
+           "everywhere. Both proxies run at nice -5 (infrastructure the clients wait on; at equal priority "
+           "with the CPU-bound backends they would queue behind them), the load "
            "generator at nice -10, PostgreSQL at 0. pgsluice asks Linux for a 100 µs scheduler slice "
            "(`[proxy] sched_slice_us = 100`) and so does the load generator, which stands in for app servers "
            "on machines of their own; PgBouncer has no such setting.",
-           "- The load generator, the proxy and PostgreSQL share the same CPUs; goodput/capacity = successful "
+           f"- {a.placement}; goodput/capacity = successful "
            "queries/s over the mean of the capacity checks just before and after that run; p50/p99 are of successful requests; \"unloaded p99\" = the "
            "median p99 of app2..app4 in the baseline run on the same target (direct's if that target has none).",
            "- Reading goodput 0: an app server whose local FIFO stays full dispatches only requests that have "
