@@ -66,7 +66,12 @@ void raise_fd_limit() {
 void apply_sched_slice(uint32_t slice_us) {
   static uint32_t applied = 0;
   if (slice_us == applied) return;
-  if (int e = pgs::request_sched_slice(slice_us); e != 0) {
+  if (int e = pgs::request_sched_slice(slice_us); e == pgs::kSchedRealtimeKept) {
+    LOG_INFO("sched_slice_us = %u not applied: pgsluice runs under a real-time scheduling policy, "
+             "which already runs ahead of the database's backends",
+             static_cast<unsigned>(slice_us));
+    return;  // not recorded as applied: a reload looks again
+  } else if (e != 0) {
     LOG_WARN("sched_slice_us = %u: sched_setattr failed (%s); the kernel's default slice stays",
              static_cast<unsigned>(slice_us), std::strerror(e));
     return;

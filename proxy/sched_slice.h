@@ -10,6 +10,11 @@
 // long-slice backend when it wakes, and pays with shorter turns, which a proxy
 // that runs microseconds per wake-up never uses anyway. Its CPU share (its
 // weight, from nice) is unchanged. Older kernels ignore the field.
+//
+// A thread that already runs under a real-time policy (SCHED_FIFO or SCHED_RR,
+// set by `chrt` or systemd's CPUSchedulingPolicy=) is left alone: it runs
+// ahead of every SCHED_OTHER task anyway, and sched_setattr with SCHED_OTHER
+// would quietly demote it.
 #pragma once
 
 #include <sched.h>
@@ -22,8 +27,15 @@
 
 namespace pgs {
 
-// Returns 0 or an errno value. slice_us 0 asks for the kernel's default.
+// Returned by request_sched_slice when the thread runs under a real-time
+// policy and was left as it is (not an errno value).
+constexpr int kSchedRealtimeKept = -1;
+
+// Returns 0, an errno value, or kSchedRealtimeKept. slice_us 0 asks for the
+// kernel's default.
 inline int request_sched_slice(uint32_t slice_us) {
+  if (const int policy = sched_getscheduler(0); policy == SCHED_FIFO || policy == SCHED_RR)
+    return kSchedRealtimeKept;
 #ifdef SYS_sched_setattr
   struct {  // struct sched_attr (include/uapi/linux/sched/types.h), first version
     uint32_t size;

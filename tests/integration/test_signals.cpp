@@ -1,7 +1,10 @@
 // Signals: SIGHUP reload (refused when broken), SIGTERM drain, SIGINT.
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -55,6 +58,33 @@ TEST_F(Signals, ReloadWithBrokenConfigKeepsTheOldOne) {
   auto fresh2 = connect_bench();
   ASSERT_TRUE(fresh2);
   EXPECT_EQ(query_value(fresh2.get(), "SELECT 2"), "2");
+}
+
+// An operator who runs pgsluice under SCHED_FIFO (chrt, systemd's
+// CPUSchedulingPolicy=) must not lose it to [proxy] sched_slice_us, whose
+// sched_setattr names SCHED_OTHER.
+TEST_F(Signals, ReloadWithASchedSliceKeepsARealtimePolicy) {
+  ConfigBuilder cfg;  // sched_slice_us = 0: nothing is asked of the scheduler at start
+  ASSERT_TRUE(start_proxy(cfg));
+  const pid_t pid = proxy()->pid();
+  sched_param fifo{};
+  fifo.sched_priority = 1;
+  if (sched_setscheduler(pid, SCHED_FIFO, &fifo) != 0) {
+    GTEST_SKIP() << "cannot give pgsluice SCHED_FIFO here (" << std::strerror(errno)
+                 << "); needs CAP_SYS_NICE";
+  }
+  const size_t log_before = proxy()->log().size();
+  cfg.proxy_lines = {"sched_slice_us = 100"};
+  proxy()->rewrite_config(cfg.render());
+  ASSERT_TRUE(proxy()->send_signal(SIGHUP));
+  EXPECT_TRUE(eventually(
+      [&] { return proxy()->log().substr(log_before).find("sched_slice_us = 100 not applied") != std::string::npos; },
+      5s))
+      << "log since SIGHUP:\n" << proxy()->log().substr(log_before);
+  EXPECT_EQ(sched_getscheduler(pid), SCHED_FIFO) << "the reload demoted pgsluice from SCHED_FIFO";
+  auto c = connect_bench();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(query_value(c.get(), "SELECT 'served'"), "served");
 }
 
 TEST_F(Signals, ReloadAddsADatabase) {
