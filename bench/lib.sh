@@ -207,16 +207,20 @@ stop_pid() {
 # of PostgreSQL's cores, which app servers on machines of their own would not.
 DB_CPUS="" APP_CPUS="" DB_CPU_COUNT=""
 
-# split_cpus: sets DB_CPUS, APP_CPUS and DB_CPU_COUNT (needs 2 CPUs or more).
+# split_cpus: sets DB_CPUS and APP_CPUS (comma lists for taskset) and
+# DB_CPU_COUNT, halving the CPUs this script may run on (2 or more).
 split_cpus() {
-  local n
-  n="$(nproc)"
-  ((n >= 2)) || die "a CPU split needs at least 2 CPUs; this machine has $n"
+  local list part cpus=() i n
+  list="$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)"
+  for part in ${list//,/ }; do
+    for ((i = ${part%-*}; i <= ${part#*-}; i++)); do cpus+=("$i"); done
+  done
+  n=${#cpus[@]}
+  ((n >= 2)) || die "a CPU split needs at least 2 CPUs; this script may use $n ($list)"
   command -v taskset >/dev/null || die "taskset (util-linux) is not installed"
   DB_CPU_COUNT=$((n / 2))
-  DB_CPUS=0 APP_CPUS=$DB_CPU_COUNT
-  ((DB_CPU_COUNT == 1)) || DB_CPUS="0-$((DB_CPU_COUNT - 1))"
-  ((n - DB_CPU_COUNT == 1)) || APP_CPUS="$DB_CPU_COUNT-$((n - 1))"
+  DB_CPUS="$(IFS=,; echo "${cpus[*]:0:DB_CPU_COUNT}")"
+  APP_CPUS="$(IFS=,; echo "${cpus[*]:DB_CPU_COUNT}")"
 }
 
 # pin_pids CPUS PID...: every thread of each process onto CPUS; children
@@ -257,6 +261,17 @@ machine_busy_seconds() {
 
 proc_rss_kib() {  # resident set size in KiB
   awk '/^VmRSS:/ { print $2; found = 1 } END { if (!found) print "nan" }' "/proc/$1/status" 2>/dev/null
+}
+
+# proxy_exec CMD ARGS...: replaces the calling (background) subshell with CMD
+# at nice PROXY_NICE, in a session of its own. Linux weighs nice values only
+# within an autogroup (one per session, kernel.sched_autogroup_enabled), and
+# every PostgreSQL backend starts a session of its own: a proxy left in this
+# script's session would weigh one backend's share whatever its nice value.
+# proxy_nice_autogroup PID then gives the proxy's autogroup the same nice.
+proxy_exec() { exec setsid nice -n "${PROXY_NICE:-0}" "$@"; }
+proxy_nice_autogroup() {
+  if [[ -w /proc/$1/autogroup ]]; then echo "${PROXY_NICE:-0}" > "/proc/$1/autogroup" 2>/dev/null || true; fi
 }
 
 # ------------------------------------------------------------ PostgreSQL ----
@@ -360,9 +375,10 @@ EOF
   log "starting PgBouncer on 127.0.0.1:$PGB_PORT (pool_mode $pool_mode, pool size $pool_size)"
   # -u: PgBouncer refuses to run as root; it drops to postgres itself, so $!
   # is PgBouncer's own pid (needed for the CPU and memory figures).
-  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; proxy_exec pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
   PGB_PID=$!
   wait_for_port "$PGB_PORT" "$PGB_PID" 30 "$PGB_LOG" || { cat "$dir/stdout.log" >&2; die "PgBouncer did not start"; }
+  proxy_nice_autogroup "$PGB_PID"  # listening: it has left this script's session
 }
 
 stop_pgbouncer() {
@@ -410,9 +426,10 @@ start_pgsluice() {
   PGS_LOG="$dir/pgsluice.log"
   write_pgsluice_config "$PGS_CONF" "$PGS_PORT" "$pool_size" "$pool_mode"
   log "starting pgsluice on 127.0.0.1:$PGS_PORT (pool_mode $pool_mode, pool_size $pool_size)"
-  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" "$PGSLUICE_BIN" --config "$PGS_CONF") >>"$PGS_LOG" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; proxy_exec "$PGSLUICE_BIN" --config "$PGS_CONF") >>"$PGS_LOG" 2>&1 &
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
+  proxy_nice_autogroup "$PGS_PID"  # listening: it has left this script's session
 }
 
 stop_pgsluice() {
@@ -442,7 +459,7 @@ machine_summary() {  # Markdown bullet list describing this machine
   local cpu
   cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   [[ -n "$cpu" ]] || cpu="$(uname -m)"
-  echo "- Machine: $(nproc) CPUs ($cpu), $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
+  echo "- Machine: $(getconf _NPROCESSORS_ONLN) CPUs ($cpu), $(awk '/^MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
   echo "- Kernel: $(uname -sr); OS: $(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- PostgreSQL: $("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) //'); PgBouncer: $(pgbouncer --version 2>/dev/null | head -n1 | sed 's/^PgBouncer //')"
@@ -523,9 +540,10 @@ EOF
   chown -R postgres:postgres "$dir"
   chmod 700 "$dir"
   log "starting PgBouncer ($name) on 127.0.0.1:$PGB_PORT: $(tr '\n' ' ' <<<"$extra")"
-  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; proxy_exec pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
   PGB_PID=$!
   wait_for_port "$PGB_PORT" "$PGB_PID" 30 "$PGB_LOG" || { cat "$dir/stdout.log" >&2; die "PgBouncer did not start"; }
+  proxy_nice_autogroup "$PGB_PID"  # listening: it has left this script's session
 }
 
 # pgsluice_check FILE: true if `pgsluice --check FILE` accepts it; its
@@ -546,9 +564,10 @@ start_pgsluice_file() {
   dir="$(dirname "$file")"
   PGS_LOG="$dir/pgsluice.log"
   log "starting pgsluice on 127.0.0.1:$PGS_PORT with $file"
-  (ulimit -n "$(ulimit -Hn)"; exec nice -n "${PROXY_NICE:-0}" "$PGSLUICE_BIN" --config "$file") >>"$PGS_LOG" 2>&1 &
+  (ulimit -n "$(ulimit -Hn)"; proxy_exec "$PGSLUICE_BIN" --config "$file") >>"$PGS_LOG" 2>&1 &
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
+  proxy_nice_autogroup "$PGS_PID"  # listening: it has left this script's session
 }
 
 # write_overload_pgsluice_config FILE PORT ADMIN_PORT ADMISSION_BODY: the

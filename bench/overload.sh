@@ -255,8 +255,9 @@ scenario_keys() {
 # floor is the database's CPU count: the fewest transactions that keep every
 # core busy. A floor above it is learned as "uncontended" latency though it
 # already queues inside the database, and lets the limit settle at twice the
-# cores (on one CPU: wb p99 38-56 ms against 24-52 ms, rejections p99 4.4-5.5
-# ms against 4.0-4.2 ms, goodput alike; RESULTS.md, "CPU split").
+# cores (on one CPU, six 20 s runs of each: the well-behaved keys' p99 38-80
+# ms against 24-52 ms, rejections' p99 4.4-5.8 ms against 4.0-4.2 ms, goodput
+# alike; RESULTS.md, "Why the overload benchmark splits the CPUs").
 MIN_LIMIT=$DB_CPU_COUNT
 ADMISSION_BODY=${OVERLOAD_ADMISSION:-$(printf 'mode = "adaptive"\nmin_limit = %s\nmax_limit = 16\nshed_wait_ms = 4' "$MIN_LIMIT")}
 
