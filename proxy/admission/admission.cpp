@@ -8,7 +8,7 @@
 //    Until about ten such completions are seen there is no estimate, and
 //    neither shedding nor prediction happens (timeouts still bound waits).
 //  * A key's queue is "standing" when its CoDel state says so *and* the key
-//    is over its weighted share: its demand rate exceeds 1.5 x capacity x
+//    is over its weighted share: its demand rate exceeds 1.25 x capacity x
 //    weight / weight of the keys with waiters (the margin absorbs the
 //    wander of a smoothed rate), or more than 8 of its transactions wait (a
 //    closed-loop client, an app server's pool, cannot send faster than it
@@ -18,7 +18,10 @@
 //    backlog is its own pool, bounded, and waits its turn. A key under
 //    its share is never treated as standing, so it is never shed, and never
 //    refused early unless its queue really could not start within
-//    queue_timeout_ms.
+//    queue_timeout_ms. Once standing, a key stays so while its demand is
+//    over 1.1 x its share, even if its queue drained for a moment: a key at
+//    2x its share, kept to one waiter, drains often, and every flicker of
+//    the state let a queue grow that was then shed after 50-90 ms.
 //  * While standing, waiters older than shed_wait_ms are shed, except the
 //    newest, which takes the key's next slot (so the database never idles
 //    for want of it).
@@ -50,9 +53,16 @@ namespace {
 
 constexpr double kStandingMargin = 0.5;
 // A key counts as over its share only when its demand exceeds the share by
-// this factor: a smoothed Poisson rate wanders by ~25% around its mean, and a
-// well-behaved key near its share must never be shed for a burst...
-constexpr double kOverShare = 1.5;
+// this factor: a smoothed Poisson rate of 5-20/s wanders by 15-30% around its
+// mean, and a well-behaved key near its share must never be shed for a
+// burst. (At 1.5 a key at 1.6x its share crossed in and out, and every
+// crossing in shed a queue that had grown meanwhile, after 30-60 ms.)...
+constexpr double kOverShare = 1.25;
+// Once its queue counts as standing, it keeps counting while its demand stays
+// over this: if the state flickered off with the smoothed rate's wander,
+// the key's queue would grow towards the queue_timeout_ms bound, then be shed
+// late when it stood again.
+constexpr double kStillOverShare = 1.1;
 // ...or when more than this many of its transactions wait. An app server
 // whose pool holds every connection in pgsluice's queue sends no more than
 // it is served, so its demand looks like its share; the backlog shows it.
@@ -152,14 +162,15 @@ struct AdmissionController::Impl {
   // its queue is standing, and whether it is light.
   void refresh_key(KeyId k, uint64_t now) {
     KeyState& ks = fq.key(k);
-    ks.codel.check(now, interval_us(), ks.queue.empty());
     const double share = fair_share(k, now);
+    const double over_by = ks.standing ? kStillOverShare : kOverShare;
+    const bool over_share = share > 0 && ks.demand.rate(now) > share * over_by;
+    ks.codel.check(now, interval_us(), ks.queue.empty(), over_share);
     ks.light = share > 0 && ks.served.rate(now) < share * kLightShare;
     const double all = admissions.rate(now);
     const bool contested = all > 0 && all - ks.served.rate(now) >= all * kContested;
     ks.standing = ks.codel.standing && share > 0 &&
-                  (ks.demand.rate(now) > share * kOverShare ||
-                   (contested && ks.queue.size() > kBacklogWaiters));
+                  (over_share || (contested && ks.queue.size() > kBacklogWaiters));
   }
 
   void wait_sample(KeyId k, uint64_t wait_us, uint64_t now) {

@@ -64,11 +64,11 @@ void CodelState::on_drained() {
   drained_seen = true;
 }
 
-void CodelState::check(uint64_t now_us, uint64_t interval_us, bool queue_empty) {
+void CodelState::check(uint64_t now_us, uint64_t interval_us, bool queue_empty, bool over_share) {
   if (!standing || now_us < check_at_us) return;
   const bool relief = below_seen || drained_seen || queue_empty;
   const bool refusing = refused && now_us - std::min(now_us, refused_at_us) < interval_us;
-  if (relief && !refusing) standing = false;
+  if (relief && !refusing && !over_share) standing = false;
   below_seen = drained_seen = false;
   check_at_us = now_us + interval_us;
 }

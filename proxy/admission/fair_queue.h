@@ -68,11 +68,14 @@ class WaitQueue {
 // queue) stayed >= target for a whole interval. While standing, the state is
 // re-examined once per interval and clears when the queue drained or a wait
 // below target was seen, *and* nothing was refused at the door (Predicted,
-// QueueFull) for an interval. The door condition matters: once shedding
-// works, the queue is kept short by refusing the excess at request time, and
-// its remaining waits are short, but the offered load still forms a standing
-// queue; dropping the state there would let a long queue form again and be
-// shed late, which is exactly what fast shedding must avoid.
+// QueueFull) for an interval, *and* the caller does not report the key's
+// demand as still well over its share. The last two conditions matter: once
+// shedding works, the queue is kept short by refusing the excess at request
+// time, and its remaining waits are short, but the offered load still forms
+// a standing queue; dropping the state there would let a long queue form
+// again and be shed late, which is exactly what fast shedding must avoid.
+// The door alone is not enough: a key at twice its share, kept to one
+// waiter, can go an interval without a refusal by the luck of its arrivals.
 struct CodelState {
   bool standing = false;
   bool above = false;  // every sample since above_since_us was >= target
@@ -89,7 +92,7 @@ struct CodelState {
     refused = true;
     refused_at_us = now_us;
   }
-  void check(uint64_t now_us, uint64_t interval_us, bool queue_empty);
+  void check(uint64_t now_us, uint64_t interval_us, bool queue_empty, bool over_share);
 };
 
 struct KeyState {

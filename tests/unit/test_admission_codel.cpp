@@ -51,8 +51,8 @@ TEST(AdmissionCodel, StandingQueueIsDetectedThenShedAndPredicted) {
   Flood f;
   flood(ac, k, 0, 80 * kMs, next_finish, f);
   EXPECT_FALSE(ac.snapshot().keys[k].standing);  // waits above target, but not yet for an interval
-  // A key is over its share once its smoothed demand (tau 1 s) passes 1.5x
-  // the database's rate: from about 0.4 s into a 5x flood.
+  // A key is over its share once its smoothed demand (tau 1 s) passes 1.25x
+  // the database's rate: from about 0.3 s into a 5x flood.
   flood(ac, k, 80 * kMs, 600 * kMs, next_finish, f);
   const Snapshot s = ac.snapshot();
   EXPECT_TRUE(s.keys[k].standing);
@@ -82,7 +82,9 @@ TEST(AdmissionCodel, StandingQueueIsDetectedThenShedAndPredicted) {
     EXPECT_LE(ac.next_deadline_us(), 600 * kMs + 10 * kMs);
   }
 
-  // Load stops: the queue drains and, an interval later, the state clears.
+  // Load stops: the queue drains and the state clears once the key's
+  // smoothed demand (tau 1 s) has fallen back under 1.1x its share: from 5x
+  // that takes ln(5 / 1.1) = 1.5 s.
   uint64_t now = 600 * kMs;
   while (ac.queued() > 0 || ac.running() > 0) {
     now += kMs;
@@ -94,7 +96,7 @@ TEST(AdmissionCodel, StandingQueueIsDetectedThenShedAndPredicted) {
       if (o.admitted) next_finish = now + 10 * kMs;
     }
   }
-  now += 250 * kMs;
+  now += 2000 * kMs;
   EXPECT_EQ(request(ac, k, now).verdict, Verdict::Admit);
   (void)poll(ac, now);
   EXPECT_FALSE(ac.snapshot().keys[k].standing);
