@@ -444,7 +444,9 @@ def main():
            f"`[admission] mode = \"adaptive\", min_limit = {a.min_limit}, max_limit = 16, shed_wait_ms = 4` "
            "(min_limit = the database's CPUs). SCRAM-SHA-256 "
            "everywhere. Both proxies run at nice -5 (infrastructure the clients wait on; at equal priority "
-           "with the CPU-bound backends they would queue behind them), the load "
+           "with the CPU-bound backends they would queue behind them), each in a session of its own whose "
+           "autogroup gets the same nice value (every backend is a session of its own, and under autogroups "
+           "nice counts only within one), the load "
            "generator at nice -10, PostgreSQL at 0. pgsluice asks Linux for a 100 µs scheduler slice "
            "(`[proxy] sched_slice_us = 100`) and so does the load generator, which stands in for app servers "
            "on machines of their own; PgBouncer has no such setting.",
