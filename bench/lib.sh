@@ -210,17 +210,17 @@ DB_CPUS="" APP_CPUS="" DB_CPU_COUNT=""
 # split_cpus: sets DB_CPUS and APP_CPUS (comma lists for taskset) and
 # DB_CPU_COUNT, halving the CPUs this script may run on (2 or more).
 split_cpus() {
-  local list part cpus=() i n
+  local list part ids=() i n
   list="$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)"
   for part in ${list//,/ }; do
-    for ((i = ${part%-*}; i <= ${part#*-}; i++)); do cpus+=("$i"); done
+    for ((i = ${part%-*}; i <= ${part#*-}; i++)); do ids+=("$i"); done
   done
-  n=${#cpus[@]}
+  n=${#ids[@]}
   ((n >= 2)) || die "a CPU split needs at least 2 CPUs; this script may use $n ($list)"
   command -v taskset >/dev/null || die "taskset (util-linux) is not installed"
   DB_CPU_COUNT=$((n / 2))
-  DB_CPUS="$(IFS=,; echo "${cpus[*]:0:DB_CPU_COUNT}")"
-  APP_CPUS="$(IFS=,; echo "${cpus[*]:DB_CPU_COUNT}")"
+  DB_CPUS="$(IFS=,; echo "${ids[*]:0:DB_CPU_COUNT}")"
+  APP_CPUS="$(IFS=,; echo "${ids[*]:DB_CPU_COUNT}")"
 }
 
 # pin_pids CPUS PID...: every thread of each process onto CPUS; children
@@ -240,6 +240,30 @@ pin_postgres() {
   pm="$(head -n 1 "$PG_DATA/postmaster.pid")"
   # shellcheck disable=SC2046  # one pid per word
   pin_pids "$1" "$pm" $(pgrep -P "$pm")
+}
+
+# place_cpus split|shared: where the overload benchmarks run things. split:
+# PostgreSQL on the database host's CPUs, this script (so everything it
+# starts from here on) on the app servers'; pin_proxy PID then moves a proxy
+# beside the database. shared: nothing is pinned, and DB_CPU_COUNT is every
+# CPU. Call it once PostgreSQL runs.
+place_cpus() {
+  if [[ $1 == split ]]; then
+    split_cpus
+    pin_postgres "$DB_CPUS"
+    pin_pids "$APP_CPUS" $$
+    log "CPU split: PostgreSQL and the proxy under test on CPU $DB_CPUS; load generator, checks and pollers on CPU $APP_CPUS"
+  else
+    DB_CPUS="" APP_CPUS="" DB_CPU_COUNT="$(nproc)"
+  fi
+}
+pin_proxy() { [[ -z $DB_CPUS ]] || pin_pids "$DB_CPUS" "$1"; }
+
+# overload_adaptive_admission: the [admission] table the overload benchmarks
+# give pgsluice by default. Its floor is the database's CPU count (set by
+# place_cpus): the fewest transactions that keep every core busy.
+overload_adaptive_admission() {
+  printf 'mode = "adaptive"\nmin_limit = %s\nmax_limit = 16\nshed_wait_ms = 4\n' "$DB_CPU_COUNT"
 }
 
 # CPU seconds (user + system, all threads) a process has used so far.
@@ -264,14 +288,17 @@ proc_rss_kib() {  # resident set size in KiB
 }
 
 # proxy_exec CMD ARGS...: replaces the calling (background) subshell with CMD
-# at nice PROXY_NICE, in a session of its own. Linux weighs nice values only
-# within an autogroup (one per session, kernel.sched_autogroup_enabled), and
-# every PostgreSQL backend starts a session of its own: a proxy left in this
-# script's session would weigh one backend's share whatever its nice value.
-# proxy_nice_autogroup PID then gives the proxy's autogroup the same nice.
-proxy_exec() { exec setsid nice -n "${PROXY_NICE:-0}" "$@"; }
-proxy_nice_autogroup() {
-  if [[ -w /proc/$1/autogroup ]]; then echo "${PROXY_NICE:-0}" > "/proc/$1/autogroup" 2>/dev/null || true; fi
+# at nice PROXY_NICE, in a session of its own whose autogroup gets the same
+# nice value. Linux weighs nice values only within an autogroup (one per
+# session, kernel.sched_autogroup_enabled), and every PostgreSQL backend
+# starts a session of its own: a proxy left in this script's session would
+# weigh one backend's share whatever its nice value. The pid stays the
+# subshell's ($!): a background subshell leads no process group, so setsid
+# does not fork.
+proxy_exec() {
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  exec setsid bash -c '[[ -w /proc/self/autogroup ]] && echo "$0" > /proc/self/autogroup 2>/dev/null
+                       exec nice -n "$0" "$@"' "${PROXY_NICE:-0}" "$@"
 }
 
 # ------------------------------------------------------------ PostgreSQL ----
@@ -378,7 +405,6 @@ EOF
   (ulimit -n "$(ulimit -Hn)"; proxy_exec pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
   PGB_PID=$!
   wait_for_port "$PGB_PORT" "$PGB_PID" 30 "$PGB_LOG" || { cat "$dir/stdout.log" >&2; die "PgBouncer did not start"; }
-  proxy_nice_autogroup "$PGB_PID"  # listening: it has left this script's session
 }
 
 stop_pgbouncer() {
@@ -429,7 +455,6 @@ start_pgsluice() {
   (ulimit -n "$(ulimit -Hn)"; proxy_exec "$PGSLUICE_BIN" --config "$PGS_CONF") >>"$PGS_LOG" 2>&1 &
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
-  proxy_nice_autogroup "$PGS_PID"  # listening: it has left this script's session
 }
 
 stop_pgsluice() {
@@ -543,7 +568,6 @@ EOF
   (ulimit -n "$(ulimit -Hn)"; proxy_exec pgbouncer -u postgres "$PGB_CONF") >>"$dir/stdout.log" 2>&1 &
   PGB_PID=$!
   wait_for_port "$PGB_PORT" "$PGB_PID" 30 "$PGB_LOG" || { cat "$dir/stdout.log" >&2; die "PgBouncer did not start"; }
-  proxy_nice_autogroup "$PGB_PID"  # listening: it has left this script's session
 }
 
 # pgsluice_check FILE: true if `pgsluice --check FILE` accepts it; its
@@ -567,7 +591,6 @@ start_pgsluice_file() {
   (ulimit -n "$(ulimit -Hn)"; proxy_exec "$PGSLUICE_BIN" --config "$file") >>"$PGS_LOG" 2>&1 &
   PGS_PID=$!
   wait_for_port "$PGS_PORT" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice did not start"
-  proxy_nice_autogroup "$PGS_PID"  # listening: it has left this script's session
 }
 
 # write_overload_pgsluice_config FILE PORT ADMIN_PORT ADMISSION_BODY: the

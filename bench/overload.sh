@@ -158,17 +158,11 @@ start_postgres
 prepare_overload_database
 USERS=(app1 app2 app3 app4 "$BENCH_USER")
 
-# Where everything runs. With the split, this script moves to the app
-# servers' CPUs, so everything it starts from here on runs there; start_target
-# moves each proxy to the database's CPUs.
+# Where everything runs; start_target moves each proxy to the database's CPUs.
+place_cpus "$CPUS"
 if [[ $CPUS == split ]]; then
-  split_cpus
-  pin_postgres "$DB_CPUS"
-  pin_pids "$APP_CPUS" $$
-  log "CPU split: PostgreSQL and the proxies on CPU $DB_CPUS; load generator, checks and pollers on CPU $APP_CPUS"
   PLACEMENT="PostgreSQL and the proxy under test run on CPU $DB_CPUS (the database host: a proxy installed beside the database pays for its CPU there), the load generator, the capacity checks' pgbench and the pollers on CPU $APP_CPUS (the app servers, which in the outage run on machines of their own), pinned with taskset (\`--cpus split\`)"
 else
-  DB_CPU_COUNT="$(nproc)"
   PLACEMENT="The load generator, the proxy and PostgreSQL share all $DB_CPU_COUNT CPUs (\`--cpus shared\`)"
 fi
 # PgBouncer "tuned to the capacity": a pool per user as large as the
@@ -252,14 +246,13 @@ scenario_keys() {
 # ---------------------------------------------------------------- targets ----
 
 # The [admission] table of pgsluice (OVERLOAD_ADMISSION replaces it). Its
-# floor is the database's CPU count: the fewest transactions that keep every
-# core busy. A floor above it is learned as "uncontended" latency though it
+# floor is the database's CPU count. A floor above it is learned as "uncontended" latency though it
 # already queues inside the database, and lets the limit settle at twice the
 # cores (on one CPU, six 20 s runs of each: the well-behaved keys' p99 38-80
 # ms against 24-52 ms, rejections' p99 4.4-5.8 ms against 4.0-4.2 ms, goodput
 # alike; RESULTS.md, "Why the overload benchmark splits the CPUs").
 MIN_LIMIT=$DB_CPU_COUNT
-ADMISSION_BODY=${OVERLOAD_ADMISSION:-$(printf 'mode = "adaptive"\nmin_limit = %s\nmax_limit = 16\nshed_wait_ms = 4' "$MIN_LIMIT")}
+ADMISSION_BODY=${OVERLOAD_ADMISSION:-$(overload_adaptive_admission)}
 
 # start_target TARGET SCENARIO: starts the proxy (if any) and sets
 # TARGET_PORT (and, for pgsluice, ADMIN_PORT and PGS_DIR); returns 1 (with
@@ -304,12 +297,10 @@ start_target() {
         > "$dir/alerts-config.txt" || true
       TARGET_PORT=$PGS_PORT ;;
   esac
-  if [[ $CPUS == split ]]; then
-    case "$1" in
-      pgbouncer*) pin_pids "$DB_CPUS" "$PGB_PID" ;;
-      pgsluice) pin_pids "$DB_CPUS" "$PGS_PID" ;;
-    esac
-  fi
+  case "$1" in
+    pgbouncer*) pin_proxy "$PGB_PID" ;;
+    pgsluice) pin_proxy "$PGS_PID" ;;
+  esac
   return 0
 }
 stop_target() {

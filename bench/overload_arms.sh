@@ -91,14 +91,7 @@ ensure_packages
 LOADGEN="$(build_bench_tool loadgen)"
 start_postgres
 prepare_overload_database
-if [[ $CPUS == split ]]; then
-  split_cpus
-  pin_postgres "$DB_CPUS"
-  pin_pids "$APP_CPUS" $$  # and so everything started from here on
-  log "CPU split: PostgreSQL and pgsluice on CPU $DB_CPUS; load generator and checks on CPU $APP_CPUS"
-else
-  DB_CPU_COUNT="$(nproc)"
-fi
+place_cpus "$CPUS"
 [[ -n $CHECK_CLIENTS ]] || CHECK_CLIENTS=$((2 * DB_CPU_COUNT))
 pg_super_psql -d postgres -c "ALTER SYSTEM SET log_connections = on" -c "SELECT pg_reload_conf()" >/dev/null
 QUERY="SELECT count(*) FROM generate_series(1, $N)"
@@ -111,7 +104,7 @@ check() {  # the capacity check of bench/overload.sh: pgbench -j 2 -T 10, direct
 
 admission_body() {  # MODE -> the [admission] table's lines
   case "$1" in
-    adaptive) printf 'mode = "adaptive"\nmin_limit = %s\nmax_limit = 16\nshed_wait_ms = 4\n' "$DB_CPU_COUNT" ;;
+    adaptive) overload_adaptive_admission ;;
     static*) printf 'mode = "static"\nmax_limit = %s\nshed_wait_ms = 4\n' "${1#static}" ;;
   esac
 }
@@ -150,7 +143,7 @@ for r in $(seq 1 "$ROUNDS"); do
       port=$(free_port) aport=$(free_port)
       write_overload_pgsluice_config "$dir/pgsluice.toml" "$port" "$aport" "$(admission_body "$mode")"
       PGSLUICE_BIN=$bin start_pgsluice_file "$dir/pgsluice.toml" "$port"
-      [[ $CPUS != split ]] || pin_pids "$DB_CPUS" "$PGS_PID"
+      pin_proxy "$PGS_PID"
       wait_for_port "$aport" "$PGS_PID" 30 "$PGS_LOG" || die "pgsluice does not listen on $aport"
       # Bounded: the run lasts DURATION + WARMUP seconds plus its drain.
       for _ in $(seq 1 $(( (DURATION + WARMUP + 20) * 2 * POLL ))); do
